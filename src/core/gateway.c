@@ -1,0 +1,199 @@
+#include "core/gateway.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "event/event.h"
+#include "lua/runtime.h"
+#include "transport/admin.h"
+#include "transport/webhook.h"
+
+struct gateway {
+    struct config *cfg;
+    struct event_base *base;
+    struct runtime *rt;
+    struct dispatcher *disp;
+    struct webhook *webhook;
+    struct admin *admin;
+    struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
+    int stopping;
+};
+
+static int gateway_reload(void *arg, char *err, size_t errlen) {
+    struct gateway *gw = arg;
+    uint64_t t0 = util_now_ms();
+    if (runtime_load(gw->rt, err, errlen)) {
+        log_error("gateway", "reload failed, the previous scripts stay: %s", err);
+        return -1;
+    }
+    log_info("gateway", "reloaded scripts in %llu ms", (unsigned long long)(util_now_ms() - t0));
+    return 0;
+}
+
+static int gateway_ready(void *arg) {
+    struct gateway *gw = arg;
+    return !gw->stopping;
+}
+
+static void gateway_metrics(void *arg, struct evbuffer *out) {
+    struct gateway *gw = arg;
+    struct dispatcher_stats s;
+    dispatcher_get_stats(gw->disp, &s);
+    evbuffer_add_printf(out,
+        "larkgw_events_received_total %llu\n"
+        "larkgw_events_handled_total %llu\n"
+        "larkgw_events_duplicate_total %llu\n"
+        "larkgw_events_failed_total %llu\n"
+        "larkgw_events_rejected_total %llu\n"
+        "larkgw_events_in_flight %llu\n",
+        s.received, s.handled, s.duplicates, s.failed, s.rejected, s.in_flight);
+}
+
+static void gateway_exit(struct gateway *gw) {
+    event_base_loopexit(gw->base, NULL);
+}
+
+static void gateway_on_drained(void *arg) {
+    struct gateway *gw = arg;
+    log_info("gateway", "in-flight events finished");
+    gateway_exit(gw);
+}
+
+static void gateway_on_stop_timeout(evutil_socket_t fd, short what, void *arg) {
+    struct gateway *gw = arg;
+    log_warn("gateway", "stop deadline reached with events still in flight; exiting");
+    gateway_exit(gw);
+}
+
+/* SIGTERM/SIGINT: stop taking events, let in-flight ones finish (bounded), exit. */
+static void gateway_stop(struct gateway *gw) {
+    if (gw->stopping) return;
+    gw->stopping = 1;
+    log_info("gateway", "stopping: no new events, finishing the ones in flight");
+    if (gw->webhook) webhook_stop(gw->webhook);
+    int bound_s = gw->cfg->limits.handler_max_s < 30 ? gw->cfg->limits.handler_max_s : 30;
+    struct timeval tv = { bound_s, 0 };
+    gw->stop_timer = evtimer_new(gw->base, gateway_on_stop_timeout, gw);
+    if (gw->stop_timer) evtimer_add(gw->stop_timer, &tv);
+    dispatcher_drain(gw->disp, gateway_on_drained, gw);
+}
+
+static void gateway_on_signal(evutil_socket_t sig, short what, void *arg) {
+    struct gateway *gw = arg;
+    if (sig == SIGHUP) {
+        char err[512];
+        gateway_reload(gw, err, sizeof err);
+        return;
+    }
+    gateway_stop(gw);
+}
+
+static int gateway_signals(struct gateway *gw) {
+    gw->sig_term = evsignal_new(gw->base, SIGTERM, gateway_on_signal, gw);
+    gw->sig_int = evsignal_new(gw->base, SIGINT, gateway_on_signal, gw);
+    gw->sig_hup = evsignal_new(gw->base, SIGHUP, gateway_on_signal, gw);
+    if (!gw->sig_term || !gw->sig_int || !gw->sig_hup) return -1;
+    evsignal_add(gw->sig_term, NULL);
+    evsignal_add(gw->sig_int, NULL);
+    evsignal_add(gw->sig_hup, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static int gateway_start_transports(struct gateway *gw) {
+    const struct config *cfg = gw->cfg;
+    if (cfg->mode == MODE_WEBHOOK || cfg->mode == MODE_BOTH) {
+        gw->webhook = webhook_new(gw->base, cfg, gw->disp);
+        if (!gw->webhook) return -1;
+    }
+    /* ws: the long connection starts here (mode ws/both). */
+    struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload };
+    if (cfg->admin.listen && *cfg->admin.listen) {
+        gw->admin = admin_new(gw->base, cfg->admin.listen, &hooks);
+        if (!gw->admin) return -1;
+    }
+    return 0;
+}
+
+/* Frees in reverse order of creation; every free tolerates NULL. The dispatcher goes
+ * first: freeing it cancels in-flight work without calling back into transports. */
+static void gateway_free(struct gateway *gw) {
+    if (gw->disp) dispatcher_free(gw->disp);
+    admin_free(gw->admin);
+    if (gw->webhook) webhook_free(gw->webhook);
+    if (gw->rt) runtime_free(gw->rt);
+    struct event *evs[] = { gw->sig_term, gw->sig_int, gw->sig_hup, gw->stop_timer };
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        if (evs[i]) event_free(evs[i]);
+    if (gw->base) event_base_free(gw->base);
+}
+
+static int gateway_setup(struct gateway *gw, struct config *cfg) {
+    char err[512];
+    gw->cfg = cfg;
+    gw->base = event_base_new();
+    if (!gw->base) return -1;
+    gw->rt = runtime_new(gw->base, cfg);
+    if (!gw->rt) return -1;
+    if (runtime_load(gw->rt, err, sizeof err)) {
+        log_error("gateway", "%s", err);
+        return -1;
+    }
+    gw->disp = dispatcher_new(gw->base, cfg, gw->rt);
+    return gw->disp ? 0 : -1;
+}
+
+int gateway_run(struct config *cfg) {
+    struct gateway gw;
+    memset(&gw, 0, sizeof gw);
+    int rc = 1;
+    if (gateway_setup(&gw, cfg) || gateway_signals(&gw) || gateway_start_transports(&gw))
+        goto done;
+    log_info("gateway", "ready mode=%s scripts=%s", config_mode_name(cfg->mode), cfg->scripts);
+    event_base_dispatch(gw.base);
+    rc = 0;
+done:
+    gateway_free(&gw);
+    log_info("gateway", "stopped");
+    return rc;
+}
+
+struct replay_result {
+    int status;
+    int done;
+};
+
+static void replay_on_reply(void *arg, int status, const char *body, size_t len) {
+    struct replay_result *r = arg;
+    r->status = status;
+    r->done = 1;
+    printf("%d %.*s\n", status, (int)len, body);
+    fflush(stdout);
+}
+
+int gateway_replay(struct config *cfg, const char *event_path) {
+    size_t len;
+    char *json = util_read_file(event_path, 64u << 20, &len);
+    if (!json) {
+        log_error("replay", "cannot read %s", event_path);
+        return 1;
+    }
+    struct gateway gw;
+    memset(&gw, 0, sizeof gw);
+    struct replay_result r = { 0, 0 };
+    if (gateway_setup(&gw, cfg) == 0) {
+        dispatcher_submit(gw.disp, json, len, EVENT_REPLAY, replay_on_reply, &r);
+        /* Handlers may yield (sleep, API calls): run the loop until the reply comes. */
+        while (!r.done && event_base_loop(gw.base, EVLOOP_ONCE) == 0) {}
+    }
+    free(json);
+    gateway_free(&gw);
+    return r.done && r.status >= 200 && r.status < 300 ? 0 : 1;
+}

@@ -1,0 +1,126 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "test.h"
+
+static const char *write_tmp(const char *text) {
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/larkgw-config-test-%d.lua", (int)getpid());
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void test_defaults(void) {
+    struct config c;
+    config_init(&c);
+    CHECK_EQ_STR(c.domain, "https://open.feishu.cn");
+    CHECK_EQ_INT(c.mode, MODE_WS);
+    CHECK_EQ_STR(c.webhook.path, "/webhook/event");
+    CHECK_EQ_INT(c.webhook.max_body, 1048576);
+    CHECK_EQ_INT(c.webhook.max_skew_s, 300);
+    CHECK_EQ_INT(c.dedup.ttl_s, 28800);
+    CHECK_EQ_INT(c.ack_deadline_ms, 2500);
+    CHECK_EQ_INT(c.order, ORDER_CHAT);
+    char err[256];
+    CHECK_EQ_INT(config_validate(&c, err, sizeof err), 0);
+    config_free(&c);
+}
+
+static void test_every_design_key(void) {
+    struct config c;
+    config_init(&c);
+    setenv("LARKGW_TEST_SECRET", "s3cret", 1);
+    const char *path = write_tmp(
+        "app_id = 'cli_x'\napp_secret = env('LARKGW_TEST_SECRET')\n"
+        "encrypt_key = 'ek'\nverification_token = 'vt'\ndomain = 'http://127.0.0.1:1'\n"
+        "app_type = 'self_built'\nmode = 'both'\nconnections = 3\nscripts = 'x'\n"
+        "webhook = { listen = '127.0.0.1:0', path = '/hook', max_body = 4096, max_skew_s = 0,\n"
+        "            insecure = true }\n"
+        "admin = { listen = '127.0.0.1:1' }\n"
+        "limits = { memory_mb = 8, handler_timeout_ms = 100, handler_max_s = 5 }\n"
+        "ack_deadline_ms = 1000\norder = 'none'\ndedup = { ttl_s = 10, max_entries = 5 }\n"
+        "state_dir = '/tmp'\nlog = { level = 'debug', format = 'json' }\n");
+    char err[256] = "";
+    CHECK_EQ_INT(config_load_file(&c, path, err, sizeof err), 0);
+    CHECK_EQ_STR(err, "");
+    CHECK_EQ_STR(c.app_secret, "s3cret");
+    CHECK_EQ_INT(c.mode, MODE_BOTH);
+    CHECK_EQ_INT(c.connections, 3);
+    CHECK_EQ_STR(c.webhook.path, "/hook");
+    CHECK_EQ_INT(c.webhook.max_body, 4096);
+    CHECK(c.webhook.insecure);
+    CHECK_EQ_INT(c.limits.memory_mb, 8);
+    CHECK_EQ_INT(c.order, ORDER_NONE);
+    CHECK_EQ_INT(c.dedup.max_entries, 5);
+    CHECK_EQ_STR(c.log.format, "json");
+    config_free(&c);
+    unlink(path);
+}
+
+static void expect_error(const char *text, const char *want) {
+    struct config c;
+    config_init(&c);
+    const char *path = write_tmp(text);
+    char err[256] = "";
+    CHECK_EQ_INT(config_load_file(&c, path, err, sizeof err), -1);
+    if (!strstr(err, want)) {
+        test_failures++;
+        fprintf(stderr, "error \"%s\" does not contain \"%s\"\n", err, want);
+    }
+    config_free(&c);
+    unlink(path);
+}
+
+static void test_errors_name_the_key(void) {
+    expect_error("webhook = { lisen = '1' }\n", "unknown key 'webhook.lisen'");
+    expect_error("colour = 1\n", "unknown key 'colour'");
+    expect_error("connections = 'two'\n", "key 'connections': integer expected, got string");
+    expect_error("connections = 51\n", "key 'connections': 51 is out of range");
+    expect_error("webhook = 5\n", "key 'webhook': table expected, got number");
+    expect_error("mode = 'carrier-pigeon'\n", "key 'mode': \"carrier-pigeon\" is not one of");
+    expect_error("webhook = { insecure = 'yes' }\n", "key 'webhook.insecure': boolean expected");
+    expect_error("limits = { memory_mb = 1.5 }\n", "non-integer number");
+    /* syntax and runtime errors carry file:line */
+    expect_error("mode = \n", ":2:");
+    expect_error("\n\nlocal t = nil; t.x = 1\n", ":3: attempt to index");
+    expect_error("os.exit(1)\n", "attempt to index a nil value");
+}
+
+static void test_set_and_env(void) {
+    struct config c;
+    config_init(&c);
+    char err[256];
+    setenv("LARK_APP_ID", "cli_env", 1);
+    setenv("LARK_DOMAIN", "http://127.0.0.1:9800", 1);
+    config_apply_env(&c);
+    CHECK_EQ_STR(c.app_id, "cli_env");
+    CHECK_EQ_STR(c.domain, "http://127.0.0.1:9800");
+    CHECK_EQ_INT(config_set(&c, "webhook.max_body", "65536", err, sizeof err), 0);
+    CHECK_EQ_INT(c.webhook.max_body, 65536);
+    CHECK_EQ_INT(config_set(&c, "mode", "webhook", err, sizeof err), 0);
+    CHECK_EQ_INT(c.mode, MODE_WEBHOOK);
+    CHECK_EQ_INT(config_set(&c, "webhook.insecure", "true", err, sizeof err), 0);
+    CHECK(c.webhook.insecure);
+    CHECK_EQ_INT(config_set(&c, "nope", "1", err, sizeof err), -1);
+    CHECK_EQ_STR(err, "unknown key 'nope'");
+    CHECK_EQ_INT(config_set(&c, "connections", "3x", err, sizeof err), -1);
+    CHECK_EQ_INT(config_set(&c, "app_type", "marketplace", err, sizeof err), 0);
+    CHECK_EQ_INT(config_validate(&c, err, sizeof err), 0);
+    CHECK_EQ_INT(config_set(&c, "mode", "ws", err, sizeof err), 0);
+    CHECK_EQ_INT(config_validate(&c, err, sizeof err), -1);
+    unsetenv("LARK_APP_ID");
+    unsetenv("LARK_DOMAIN");
+    config_free(&c);
+}
+
+int main(void) {
+    RUN(test_defaults);
+    RUN(test_every_design_key);
+    RUN(test_errors_name_the_key);
+    RUN(test_set_and_env);
+    return test_report();
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages larkgw needs to build, test and benchmark.
+# Quick and silent when everything is present.
+set -euo pipefail
+pkgs=(cmake make gcc pkg-config libevent-dev libssl-dev liblua5.4-dev lua5.4
+      libcjson-dev libprotobuf-c-dev protobuf-c-compiler libwslay-dev lua-busted
+      python3 openssl curl wrk util-linux procps)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
