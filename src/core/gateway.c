@@ -14,6 +14,7 @@
 #include "lua/runtime.h"
 #include "transport/admin.h"
 #include "transport/webhook.h"
+#include "transport/ws_client.h"
 
 struct gateway {
     struct config *cfg;
@@ -24,6 +25,8 @@ struct gateway {
     struct admin *admin;
     struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
     int stopping;
+    struct ws_pool *ws;            /* ws */
+    int drained, ws_stopped;       /* ws: exit once both are true */
 };
 
 static int gateway_reload(void *arg, char *err, size_t errlen) {
@@ -63,7 +66,15 @@ static void gateway_exit(struct gateway *gw) {
 static void gateway_on_drained(void *arg) {
     struct gateway *gw = arg;
     log_info("gateway", "in-flight events finished");
-    gateway_exit(gw);
+    gw->drained = 1;
+    if (!gw->ws || gw->ws_stopped) gateway_exit(gw);    /* ws: acks still being flushed */
+}
+
+/* ws: the long connection has sent its last acks and closed. */
+static void gateway_on_ws_stopped(void *arg) {
+    struct gateway *gw = arg;
+    gw->ws_stopped = 1;
+    if (gw->drained) gateway_exit(gw);
 }
 
 static void gateway_on_stop_timeout(evutil_socket_t fd, short what, void *arg) {
@@ -78,6 +89,7 @@ static void gateway_stop(struct gateway *gw) {
     gw->stopping = 1;
     log_info("gateway", "stopping: no new events, finishing the ones in flight");
     if (gw->webhook) webhook_stop(gw->webhook);
+    if (gw->ws) ws_pool_stop(gw->ws, gateway_on_ws_stopped, gw);    /* ws */
     int bound_s = gw->cfg->limits.handler_max_s < 30 ? gw->cfg->limits.handler_max_s : 30;
     struct timeval tv = { bound_s, 0 };
     gw->stop_timer = evtimer_new(gw->base, gateway_on_stop_timeout, gw);
@@ -114,6 +126,10 @@ static int gateway_start_transports(struct gateway *gw) {
         if (!gw->webhook) return -1;
     }
     /* ws: the long connection starts here (mode ws/both). */
+    if (cfg->mode == MODE_WS || cfg->mode == MODE_BOTH) {
+        gw->ws = ws_pool_new(gw->base, cfg, gw->disp);
+        if (!gw->ws) return -1;
+    }
     struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload };
     if (cfg->admin.listen && *cfg->admin.listen) {
         gw->admin = admin_new(gw->base, cfg->admin.listen, &hooks);
@@ -122,13 +138,15 @@ static int gateway_start_transports(struct gateway *gw) {
     return 0;
 }
 
-/* Frees in reverse order of creation; every free tolerates NULL. The dispatcher goes
- * first: freeing it cancels in-flight work without calling back into transports. */
+/* Frees in dependency order; every free tolerates NULL. The runtime goes first: it
+ * ends handlers still running, whose answers travel through the dispatcher to the
+ * transports, so those must still be alive then. */
 static void gateway_free(struct gateway *gw) {
+    if (gw->rt) runtime_free(gw->rt);
     if (gw->disp) dispatcher_free(gw->disp);
     admin_free(gw->admin);
     if (gw->webhook) webhook_free(gw->webhook);
-    if (gw->rt) runtime_free(gw->rt);
+    ws_pool_free(gw->ws);          /* ws: after the dispatcher, which owes it replies */
     struct event *evs[] = { gw->sig_term, gw->sig_int, gw->sig_hup, gw->stop_timer };
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i]) event_free(evs[i]);

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Webhook throughput: signed, encrypted im.message.receive_v1 events, each with its own
+# event_id and message_id, replayed by wrk (32 connections) against larkgw running
+# scripts/examples/echo.lua. larkgw is pinned to core 0, wrk to core 1.
+#   bench/run.sh build/larkgw
+# Knobs (env): DURATION (s, default 5), CONNECTIONS (32), EVENTS (fresh events to
+# generate, default 300000), LARKGW_CORE (0), WRK_CORE (1).
+set -euo pipefail
+
+BIN=${1:?usage: bench/run.sh path/to/larkgw}
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=${DURATION:-5}
+CONNECTIONS=${CONNECTIONS:-32}
+EVENTS=${EVENTS:-300000}
+LARKGW_CORE=${LARKGW_CORE:-0}
+WRK_CORE=${WRK_CORE:-1}
+KEY=bench-encrypt-key-5d2c
+TOKEN=bench-token-81f0
+WEBHOOK_PATH=/webhook/event
+
+for tool in wrk taskset cc python3; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps)" >&2; exit 1; }
+done
+[ -x "$BIN" ] || { echo "bench: no larkgw at $BIN (make build)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/larkgw-bench.XXXXXX)
+PID=
+cleanup() {
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+        kill -TERM "$PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# A free loopback port (the daemon logs at warn, so it cannot tell us its own).
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+cc -O2 -D_GNU_SOURCE -I"$SRC/src" -o "$WORK/gen" "$SRC/bench/gen.c" "$SRC/src/crypto/crypto.c" \
+   -lcrypto -lpthread
+echo "bench: generating $EVENTS signed, encrypted events..." >&2
+"$WORK/gen" "$EVENTS" "$KEY" "$TOKEN" "127.0.0.1:$PORT" "$WEBHOOK_PATH" "$WORK/requests.bin"
+
+mkdir -p "$WORK/scripts"
+cp "$SRC/scripts/examples/echo.lua" "$WORK/scripts/"
+cat > "$WORK/bench.conf.lua" <<EOF
+mode = "webhook"
+encrypt_key = "$KEY"
+verification_token = "$TOKEN"
+scripts = "$WORK/scripts"
+lua_path = "$SRC/lua"
+state_dir = "$WORK"
+webhook = { listen = "127.0.0.1:$PORT", path = "$WEBHOOK_PATH" }
+admin = { listen = "127.0.0.1:0" }
+log = { level = "warn" }
+EOF
+
+taskset -c "$LARKGW_CORE" "$BIN" run --config "$WORK/bench.conf.lua" > "$WORK/larkgw.log" 2>&1 &
+PID=$!
+for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+    kill -0 "$PID" 2>/dev/null || { cat "$WORK/larkgw.log" >&2; exit 1; }
+    sleep 0.1
+done
+
+echo "bench: wrk -c$CONNECTIONS -d${DURATION}s on core $WRK_CORE, larkgw on core $LARKGW_CORE" >&2
+taskset -c "$WRK_CORE" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
+    -s "$SRC/bench/wrk.lua" "http://127.0.0.1:$PORT$WEBHOOK_PATH" -- "$WORK/requests.bin" \
+    > "$WORK/wrk.out"
+HWM_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PID/status")
+kill -TERM "$PID"
+wait "$PID" || { echo "bench: larkgw exited with $?" >&2; tail -20 "$WORK/larkgw.log" >&2; }
+PID=
+
+LINE=$(grep '^BENCH ' "$WORK/wrk.out") || { cat "$WORK/wrk.out" >&2; exit 1; }
+eval "${LINE#BENCH }"
+# shellcheck disable=SC2154  # the variables come from wrk.lua's BENCH line
+awk -v req="$requests" -v dur="$duration_us" -v bad="$non2xx" -v sock="$socket_errors" \
+    -v p50="$p50_us" -v p99="$p99_us" -v hwm="$HWM_KB" -v wrapped="$wrapped" \
+    -v conns="$CONNECTIONS" 'BEGIN {
+    ok = req - bad
+    printf "%-34s %s\n", "larkgw webhook bench", "(signed + encrypted, echo.lua, 1 core)"
+    printf "%-34s %d\n", "connections", conns
+    printf "%-34s %.0f\n", "events/s (2xx answers)", ok / (dur / 1e6)
+    printf "%-34s %.2f ms\n", "latency p50", p50 / 1000
+    printf "%-34s %.2f ms\n", "latency p99", p99 / 1000
+    printf "%-34s %.1f MB\n", "peak RSS (VmHWM)", hwm / 1024
+    printf "%-34s %d of %d\n", "non-2xx answers", bad, req
+    printf "%-34s %d\n", "socket errors", sock
+    if (wrapped > 0)
+        printf "%-34s %d (raise EVENTS: repeats hit dedup)\n", "replays of used events", wrapped
+}'
+if grep -q . "$WORK/larkgw.log"; then
+    echo "bench: larkgw log (warnings and errors):" >&2
+    head -5 "$WORK/larkgw.log" >&2
+fi

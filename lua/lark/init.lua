@@ -1,0 +1,9 @@
+-- The Lua half of the `lark` module: conveniences that need no C. In the gateway this
+-- file runs once per script state with the C half (lark.on, lark.log, lark.json, ...)
+-- as its argument and adds to it; outside the gateway (busted) it starts from {}.
+local lark = ...
+if type(lark) ~= "table" then lark = {} end
+
+lark.message = require("lark.message")
+
+return lark

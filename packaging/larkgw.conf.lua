@@ -1,0 +1,20 @@
+-- larkgw run --config packaging/larkgw.conf.lua
+-- Every key is optional; LARK_* environment variables fill the secrets.
+app_id             = env("LARK_APP_ID")
+app_secret         = env("LARK_APP_SECRET")
+encrypt_key        = env("LARK_ENCRYPT_KEY")          -- webhook decryption + signature
+verification_token = env("LARK_VERIFICATION_TOKEN")
+domain             = env("LARK_DOMAIN") or "https://open.feishu.cn"
+app_type           = "self_built"                      -- or "marketplace"
+mode               = "ws"                              -- "ws" | "webhook" | "both"
+connections        = 1                                 -- long connections to open (1..50)
+scripts            = "scripts/examples"
+webhook = { listen = "0.0.0.0:9999", path = "/webhook/event",
+            max_body = 1048576, max_skew_s = 300 }
+admin   = { listen = "127.0.0.1:9900" }                -- /healthz /readyz /metrics
+limits  = { memory_mb = 64, handler_timeout_ms = 2500, handler_max_s = 60 }
+ack_deadline_ms    = 2500
+order              = "chat"                            -- or "none"
+dedup   = { ttl_s = 28800, max_entries = 1000000 }
+state_dir          = "/var/lib/larkgw"
+log     = { level = "info", format = "text" }          -- or "json"

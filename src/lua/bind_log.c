@@ -1,0 +1,53 @@
+#include "core/log.h"
+#include "lua/bind.h"
+#include "lua/sched.h"
+#include "lua/script.h"
+
+#include <lauxlib.h>
+
+/* Joins the arguments with tostring like print does; control characters are escaped so
+ * one call is one log line whatever a user's text contains. */
+static const char *join_args(lua_State *L, const char *sep) {
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        size_t len;
+        const char *s = luaL_tolstring(L, i, &len);
+        lua_pop(L, 1);
+        if (i > 1) luaL_addstring(&b, sep);
+        for (size_t j = 0; j < len; j++) {
+            unsigned char c = (unsigned char)s[j];
+            if (c == '\n') luaL_addstring(&b, "\\n");
+            else if (c < 0x20 || c == 0x7f) luaL_addchar(&b, ' ');
+            else luaL_addchar(&b, (char)c);
+        }
+    }
+    luaL_pushresult(&b);
+    return lua_tostring(L, -1);
+}
+
+static int log_at(lua_State *L, enum log_level level, const char *sep) {
+    if (!log_enabled(level)) return 0;
+    struct script *s = script_of(L);
+    const char *msg = join_args(L, sep);
+    const struct sched_task *t = s->current;
+    if (t && t->event_id) log_write(level, "lua", "%s [%s]: %s", s->name, t->event_id, msg);
+    else log_write(level, "lua", "%s: %s", s->name, msg);
+    return 0;
+}
+
+static int log_debug_(lua_State *L) { return log_at(L, LOG_DEBUG, " "); }
+static int log_info_(lua_State *L) { return log_at(L, LOG_INFO, " "); }
+static int log_warn_(lua_State *L) { return log_at(L, LOG_WARN, " "); }
+static int log_error_(lua_State *L) { return log_at(L, LOG_ERROR, " "); }
+
+int bind_print(lua_State *L) { return log_at(L, LOG_INFO, "\t"); }
+
+void bind_log_open(lua_State *L) {
+    static const luaL_Reg fns[] = {
+        { "debug", log_debug_ }, { "info", log_info_ }, { "warn", log_warn_ },
+        { "error", log_error_ }, { NULL, NULL },
+    };
+    luaL_newlib(L, fns);
+}

@@ -1,0 +1,352 @@
+#include "lua/runtime.h"
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "lua/json.h"
+#include "lua/sched.h"
+#include "lua/script.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <lauxlib.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char body_success[] = "{\"msg\":\"success\"}";
+static const char body_failed[] = "{\"msg\":\"handler failed\"}";
+
+/* All scripts' states as loaded together. A reload builds a new one; the old one is
+ * freed when the last run using it ends (refs counts runs, plus one while serving). */
+struct generation {
+    struct script **scripts;
+    size_t n;
+    unsigned refs;
+    struct generation *next;  /* in rt->retired */
+};
+
+struct runtime {
+    struct event_base *base;
+    const struct config *cfg;
+    char lua_dir[PATH_MAX];
+    struct sched *sched;
+    struct generation *current, *retired;
+};
+
+/* One event's trip through every script of a generation. */
+struct run {
+    struct runtime *rt;
+    struct generation *gen;
+    runtime_done_fn done;
+    void *arg;
+    int pending, failed;
+    size_t body_index;
+    char *body;
+    size_t body_len;
+    char *event_id, *event_type;
+};
+
+static void gen_free(struct generation *g) {
+    if (!g) return;
+    for (size_t i = 0; i < g->n; i++) script_close(g->scripts[i]);
+    free(g->scripts);
+    free(g);
+}
+
+static void gen_unref(struct runtime *rt, struct generation *g) {
+    if (--g->refs) return;
+    for (struct generation **pp = &rt->retired; *pp; pp = &(*pp)->next)
+        if (*pp == g) {
+            *pp = g->next;
+            break;
+        }
+    gen_free(g);
+}
+
+static int has_lark(const char *dir) {
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/lark/init.lua", dir);
+    return n > 0 && (size_t)n < sizeof path && access(path, R_OK) == 0;
+}
+
+static int try_lua_dir(struct runtime *rt, const char *base, const char *suffix) {
+    char dir[PATH_MAX];
+    int n = snprintf(dir, sizeof dir, "%s%s", base, suffix);
+    if (n <= 0 || (size_t)n >= sizeof dir || !has_lark(dir)) return 0;
+    if (!realpath(dir, rt->lua_dir)) memcpy(rt->lua_dir, dir, (size_t)n + 1);
+    return 1;
+}
+
+static void resolve_lua_dir(struct runtime *rt) {
+    const char *want = rt->cfg->lua_path;
+    char exe[PATH_MAX], cwd[PATH_MAX];
+    rt->lua_dir[0] = '\0';
+    if (want) {
+        size_t n = strlen(want);
+        if (n < sizeof rt->lua_dir) memcpy(rt->lua_dir, want, n + 1);
+        if (!has_lark(rt->lua_dir))
+            log_warn("lua", "lua_path %s has no lark/init.lua: the Lua half of lark is missing",
+                     want);
+        return;
+    }
+    util_exe_dir(exe, sizeof exe);
+    if (try_lua_dir(rt, exe, "/../lua") || try_lua_dir(rt, exe, "/../share/larkgw/lua")) return;
+    if (getcwd(cwd, sizeof cwd) && try_lua_dir(rt, cwd, "/lua")) return;
+    if (!try_lua_dir(rt, "/usr/share/larkgw/lua", ""))
+        log_warn("lua", "no lua/lark/init.lua found next to the binary, in ./lua or in "
+                 "/usr/share/larkgw/lua: the Lua half of lark is missing (set lua_path)");
+}
+
+struct runtime *runtime_new(struct event_base *base, const struct config *cfg) {
+    struct runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) return NULL;
+    rt->base = base;
+    rt->cfg = cfg;
+    rt->sched = sched_new();
+    if (!rt->sched) {
+        free(rt);
+        return NULL;
+    }
+    resolve_lua_dir(rt);
+    return rt;
+}
+
+void runtime_free(struct runtime *rt) {
+    if (!rt) return;
+    sched_free(rt->sched);
+    gen_free(rt->current);
+    while (rt->retired) {
+        struct generation *g = rt->retired;
+        rt->retired = g->next;
+        gen_free(g);
+    }
+    free(rt);
+}
+
+const char *runtime_lua_dir(const struct runtime *rt) { return rt->lua_dir; }
+
+size_t runtime_script_count(const struct runtime *rt) {
+    return rt->current ? rt->current->n : 0;
+}
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_script(const char *dir, const char *name) {
+    size_t n = strlen(name);
+    if (name[0] == '.' || n < 5 || strcmp(name + n - 4, ".lua") != 0) return 0;
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The *.lua names of dir, sorted; -1 with err when dir cannot be read. */
+static int list_scripts(const char *dir, char ***out, size_t *count, char *err, size_t errlen) {
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(err, errlen, "scripts: cannot open %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!is_script(dir, e->d_name)) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) break;
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name))) break;
+        n++;
+    }
+    closedir(d);
+    if (n) qsort(names, n, sizeof *names, cmp_names);
+    *out = names;
+    *count = n;
+    return 0;
+}
+
+static struct generation *gen_load(struct runtime *rt, char *err, size_t errlen) {
+    const char *dir = rt->cfg->scripts ? rt->cfg->scripts : ".";
+    char **names;
+    size_t n;
+    if (list_scripts(dir, &names, &n, err, errlen) < 0) return NULL;
+    struct generation *g = calloc(1, sizeof *g);
+    if (g && n) g->scripts = calloc(n, sizeof *g->scripts);
+    if (!g || (n && !g->scripts)) {
+        snprintf(err, errlen, "scripts: out of memory");
+        free(g);
+        g = NULL;
+    }
+    const char *lua_dir = rt->lua_dir[0] ? rt->lua_dir : NULL;
+    for (size_t i = 0; g && i < n; i++) {
+        g->scripts[i] = script_open(rt->cfg, dir, names[i], lua_dir, err, errlen);
+        if (!g->scripts[i]) {
+            gen_free(g);
+            g = NULL;
+            break;
+        }
+        g->n++;
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    if (g) g->refs = 1;
+    return g;
+}
+
+int runtime_load(struct runtime *rt, char *err, size_t errlen) {
+    struct generation *g = gen_load(rt, err, errlen);
+    if (!g) return -1;
+    struct generation *old = rt->current;
+    rt->current = g;
+    if (old) {
+        old->next = rt->retired;
+        rt->retired = old;
+        gen_unref(rt, old);
+    }
+    log_info("lua", "%zu script%s loaded from %s", g->n, g->n == 1 ? "" : "s",
+             rt->cfg->scripts ? rt->cfg->scripts : ".");
+    return 0;
+}
+
+int runtime_check(const struct config *cfg, char *err, size_t errlen) {
+    struct runtime *rt = runtime_new(NULL, cfg);
+    if (!rt) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = runtime_load(rt, err, errlen);
+    runtime_free(rt);
+    return rc;
+}
+
+static void run_finish(struct run *r) {
+    if (r->failed) r->done(r->arg, 500, body_failed, sizeof body_failed - 1);
+    else if (r->body) r->done(r->arg, 200, r->body, r->body_len);
+    else r->done(r->arg, 200, body_success, sizeof body_success - 1);
+    if (r->gen) gen_unref(r->rt, r->gen);
+    free(r->body);
+    free(r);
+}
+
+/* The first result, if a table, becomes the answer (card callbacks). */
+static void take_body(struct run *r, struct sched_task *t) {
+    struct script *s = t->script;
+    lua_State *co = t->co, *L = s->L;
+    if (t->nres < 1 || !lua_istable(co, -t->nres) || (r->body && t->index >= (int)r->body_index))
+        return;
+    lua_settop(co, -t->nres);
+    if (!lua_checkstack(L, 2)) return;
+    lua_xmove(co, L, 1);
+    size_t len;
+    char *buf = json_encode(L, -1, &len);
+    char *copy = buf ? malloc(len + 1) : NULL;
+    if (!copy) {
+        log_error("lua", "%s: event %s (%s): the returned table is not JSON: %s", s->name,
+                  r->event_id, r->event_type, buf ? "out of memory" : lua_tostring(L, -1));
+        r->failed = 1;
+    } else {
+        memcpy(copy, buf, len);
+        copy[len] = '\0';
+        free(r->body);
+        r->body = copy;
+        r->body_len = len;
+        r->body_index = (size_t)t->index;
+    }
+    json_buffer_free(L, buf);
+    lua_settop(L, 0);
+}
+
+static void task_end(struct sched_task *t, enum sched_status st) {
+    struct run *r = t->arg;
+    if (st == SCHED_DONE) {
+        take_body(r, t);
+    } else {
+        log_error("lua", "%s: event %s (%s): handler failed: %s", t->script->name, r->event_id,
+                  r->event_type, t->err);
+        r->failed = 1;
+    }
+    sched_task_free(t);
+    if (--r->pending == 0) run_finish(r);
+}
+
+struct prep {
+    struct script *s;
+    struct sched_task *t;
+    const struct runtime_event *ev;
+    int found;
+};
+
+/* Under pcall on the script's main thread: everything here may run out of memory. */
+static int prepare(lua_State *L) {
+    struct prep *p = lua_touserdata(L, 1);
+    if (!script_push_handler(p->s, p->ev->event_type, p->ev->handler_name)) return 0;
+    lua_State *co = sched_newthread(L, p->t);
+    json_push(L, p->ev->root);
+    lua_pushvalue(L, -1);
+    p->t->event_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_xmove(L, co, 2);
+    p->found = 1;
+    return 0;
+}
+
+static void run_script(struct run *r, struct script *s, int index, const struct runtime_event *ev) {
+    struct sched_task *t = sched_task_new(r->rt->sched, s, r->rt->cfg->limits.handler_timeout_ms,
+                                          task_end, r);
+    if (!t) {
+        r->failed = 1;
+        return;
+    }
+    t->index = index;
+    t->event_id = r->event_id;
+    struct prep p = { s, t, ev, 0 };
+    lua_pushcfunction(s->L, prepare);
+    lua_pushlightuserdata(s->L, &p);
+    if (lua_pcall(s->L, 1, 0, 0) != LUA_OK) {
+        log_error("lua", "%s: event %s (%s): cannot start the handler: %s", s->name, r->event_id,
+                  r->event_type, lua_tostring(s->L, -1));
+        lua_settop(s->L, 0);
+        r->failed = 1;
+        p.found = 0;
+    }
+    if (!p.found) {
+        sched_task_free(t);
+        return;
+    }
+    r->pending++;
+    sched_start(t, 1);
+}
+
+void runtime_run(struct runtime *rt, const struct runtime_event *ev, runtime_done_fn done,
+                 void *arg) {
+    size_t idlen = strlen(ev->event_id ? ev->event_id : ""), typelen = strlen(ev->event_type);
+    struct run *r = calloc(1, sizeof *r + idlen + typelen + 2);
+    if (!r) {
+        done(arg, 500, body_failed, sizeof body_failed - 1);
+        return;
+    }
+    r->event_id = (char *)(r + 1);
+    r->event_type = r->event_id + idlen + 1;
+    memcpy(r->event_id, ev->event_id ? ev->event_id : "", idlen + 1);
+    memcpy(r->event_type, ev->event_type, typelen + 1);
+    r->rt = rt;
+    r->done = done;
+    r->arg = arg;
+    /* the run holds itself open until every handler has started */
+    r->pending = 1;
+    struct generation *g = rt->current;
+    if (g) {
+        r->gen = g;
+        g->refs++;
+        for (size_t i = 0; i < g->n; i++) run_script(r, g->scripts[i], (int)i, ev);
+    }
+    if (--r->pending == 0) run_finish(r);
+}

@@ -1,0 +1,57 @@
+/* The Lua runtime: one sandboxed lua_State per script in the scripts directory, a
+ * fresh coroutine per handler invocation, handler lookup as in DESIGN.md §3.
+ * The dispatcher is its only caller on the event path. */
+#ifndef LARKGW_LUA_RUNTIME_H
+#define LARKGW_LUA_RUNTIME_H
+
+#include <stddef.h>
+
+struct event_base;
+struct config;
+struct runtime;
+struct cJSON;
+
+/* Nothing is loaded yet; cfg must outlive the runtime. base may be NULL (check, tests). */
+struct runtime *runtime_new(struct event_base *base, const struct config *cfg);
+/* Cancels whatever still runs (its done callbacks fire with 500), then frees. */
+void runtime_free(struct runtime *rt);
+
+/* Loads (or reloads) every *.lua of cfg->scripts into a new generation of states. On
+ * any compile error or top-level raise, returns -1 with "file:line: message" in err and
+ * keeps the generation that was serving. */
+int runtime_load(struct runtime *rt, char *err, size_t errlen);
+
+/* For `larkgw check`: compiles and initialises every script in a throwaway runtime;
+ * -1 with "file:line: message" in err on the first failure. */
+int runtime_check(const struct config *cfg, char *err, size_t errlen);
+
+/* One event, as the dispatcher parsed it. */
+struct runtime_event {
+    const struct cJSON *root;   /* the whole envelope: what handlers get as `event` */
+    const char *event_id;       /* for log lines */
+    const char *event_type;     /* lark.on key */
+    const char *handler_name;   /* the conventional global, NULL when the type has none */
+};
+
+/* status is 200 or 500; body is valid only during the call. */
+typedef void (*runtime_done_fn)(void *arg, int status, const char *body, size_t len);
+
+/* Runs the handler of every script that has one, each in its own coroutine, and calls
+ * done exactly once when all have finished: at once (before runtime_run returns) when
+ * they all ran to the end, later when one waited on I/O. The answer is 500
+ * {"msg":"handler failed"} if any raised (the log line carries file:line, the script
+ * and the event id), else the first table returned (in script order) as JSON, else 200
+ * {"msg":"success"}; no handler anywhere is a success too. ev is not referenced after
+ * runtime_run returns. */
+void runtime_run(struct runtime *rt, const struct runtime_event *ev, runtime_done_fn done,
+                 void *arg);
+
+/* The directory the Lua half of lark was found in ("" when none): cfg->lua_path, else
+ * <exe>/../lua, <exe>/../share/larkgw/lua, ./lua, /usr/share/larkgw/lua, the first one
+ * holding lark/init.lua. */
+const char *runtime_lua_dir(const struct runtime *rt);
+
+/* Scripts in the serving generation. */
+size_t runtime_script_count(const struct runtime *rt);
+
+#endif

@@ -1,0 +1,215 @@
+#include "lua/sched.h"
+
+#include "core/util.h"
+#include "lua/script.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* VM instructions between two deadline checks: a clock read per ~1000 instructions. */
+#define HOOK_COUNT 1000
+
+struct sched {
+    struct sched_task *tasks;
+};
+
+struct sched *sched_new(void) { return calloc(1, sizeof(struct sched)); }
+
+void sched_free(struct sched *sc) {
+    if (!sc) return;
+    while (sc->tasks) sched_cancel(sc->tasks);
+    free(sc);
+}
+
+struct sched_task *sched_task_new(struct sched *sc, struct script *s, long budget_ms,
+                                  sched_end_fn on_end, void *arg) {
+    struct sched_task *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->sched = sc;
+    t->script = s;
+    t->co_ref = t->event_ref = LUA_NOREF;
+    t->budget_ms = budget_ms;
+    t->on_end = on_end;
+    t->arg = arg;
+    t->next = sc->tasks;
+    if (sc->tasks) sc->tasks->prev = t;
+    sc->tasks = t;
+    return t;
+}
+
+void sched_task_free(struct sched_task *t) {
+    struct script *s = t->script;
+    lua_State *L = s->L;
+    if (t->co && lua_resetthread(t->co) == LUA_OK && s->nidle < SCRIPT_IDLE_THREADS) {
+        s->idle[s->nidle].co = t->co;
+        s->idle[s->nidle++].ref = t->co_ref;
+    } else {
+        luaL_unref(L, LUA_REGISTRYINDEX, t->co_ref);
+    }
+    luaL_unref(L, LUA_REGISTRYINDEX, t->event_ref);
+    if (t->prev) t->prev->next = t->next;
+    else t->sched->tasks = t->next;
+    if (t->next) t->next->prev = t->prev;
+    free(t);
+}
+
+static int entry(lua_State *L);
+
+lua_State *sched_newthread(lua_State *L, struct sched_task *t) {
+    struct script *s = script_of(L);
+    lua_State *co;
+    if (s->nidle) {
+        s->nidle--;
+        co = s->idle[s->nidle].co;
+        t->co_ref = s->idle[s->nidle].ref;
+    } else {
+        co = lua_newthread(L);
+        lua_getfield(L, LUA_REGISTRYINDEX, SCRIPT_HANDLER_THREADS);
+        lua_pushvalue(L, -2);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+        t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    t->co = co;
+    lua_pushcfunction(co, entry);  /* a new thread has LUA_MINSTACK free slots */
+    return co;
+}
+
+/* Once the budget is spent, fire on every line too, so that a loop hiding in pcall dies
+ * at its next line instead of swallowing the error forever. */
+static void hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    struct script *s = script_of(L);
+    if (util_now_ms() < s->deadline_ms) return;
+    s->timed_out = 1;
+    lua_sethook(L, hook, LUA_MASKCOUNT | LUA_MASKLINE, 1);
+    luaL_where(L, 0);
+    lua_pushfstring(L, "time budget spent (limits.handler_timeout_ms = %d)", s->limit_ms);
+    lua_concat(L, 2);
+    lua_error(L);
+}
+
+void sched_hook_arm(lua_State *L) { lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_COUNT); }
+
+/* The message handler of the handler's base pcall: "file:line: message" whatever the
+ * error value was; keeps Lua's own position when the message has one, else adds the
+ * innermost Lua frame's. C code only: Lua runs message handlers with hooks off. */
+static int entry_msgh(lua_State *L) {
+    char where[256];
+    script_where(L, where, sizeof where);
+    if (!lua_isstring(L, 1))
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    else
+        lua_pushvalue(L, 1);
+    const char *msg = lua_tostring(L, -1);
+    if (where[0] && !strstr(msg, where)) lua_pushfstring(L, "%s: %s", where, msg);
+    return 1;
+}
+
+/* Runs the handler under a pcall at the base of its coroutine, then re-raises: an error
+ * thrown by the time-limit hook leaves Lua's "hooks allowed" flag off until a pcall
+ * catches it, and without this catch the coroutine's pending __close handlers would
+ * run, unkillable, when the thread is reset. */
+static int entry_k(lua_State *L, int status, lua_KContext ctx) {
+    (void)ctx;
+    if (status == LUA_OK || status == LUA_YIELD) {
+        lua_remove(L, 1);
+        return lua_gettop(L);
+    }
+    struct sched_task *t = script_of(L)->current;
+    if (t) t->entry_status = status;
+    return lua_error(L);
+}
+
+static int entry(lua_State *L) {
+    lua_pushcfunction(L, entry_msgh);
+    lua_insert(L, 1);
+    int status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 1, 0, entry_k);
+    return entry_k(L, status, 0);
+}
+
+static void format_error(struct sched_task *t, int status) {
+    lua_State *co = t->co;
+    const char *msg = lua_tostring(co, -1);
+    if (status == LUA_ERRMEM || t->entry_status == LUA_ERRMEM)
+        snprintf(t->err, sizeof t->err, "not enough memory (limits.memory_mb = %d)",
+                 t->script->mem_limit_mb);
+    else
+        snprintf(t->err, sizeof t->err, "%s", msg ? msg : "(error without a message)");
+}
+
+static enum sched_status map_status(struct sched_task *t, int status) {
+    struct script *s = t->script;
+    if (status == LUA_OK) return SCHED_DONE;
+    if (status == LUA_YIELD) {
+        if (t->wait.push) return SCHED_YIELDED;
+        /* coroutine.yield on the handler's own thread: nobody would ever wake it */
+        snprintf(t->err, sizeof t->err, "%s: attempt to yield from a handler outside a "
+                 "coroutine", s->name);
+        return SCHED_ERROR;
+    }
+    format_error(t, status);
+    if (status == LUA_ERRMEM || t->entry_status == LUA_ERRMEM) return SCHED_NOMEM;
+    return s->timed_out ? SCHED_TIMEOUT : SCHED_ERROR;
+}
+
+enum sched_status sched_start(struct sched_task *t, int nargs) {
+    return sched_resume(t, nargs + 1);
+}
+
+enum sched_status sched_resume(struct sched_task *t, int nargs) {
+    struct script *s = t->script;
+    uint64_t start = util_now_ms();
+    s->current = t;
+    s->timed_out = 0;
+    s->deadline_ms = start + (uint64_t)(t->budget_ms > 0 ? t->budget_ms : 0);
+    sched_hook_arm(t->co);
+    int nres = 0;
+    int status = lua_resume(t->co, s->L, nargs, &nres);
+    t->budget_ms -= (long)(util_now_ms() - start);
+    s->current = NULL;
+    t->nres = nres;
+    enum sched_status st = map_status(t, status);
+    if (st == SCHED_NOMEM) lua_gc(s->L, LUA_GCCOLLECT);
+    if (st != SCHED_YIELDED) t->on_end(t, st);
+    return st;
+}
+
+struct sched_task *sched_current(lua_State *L) {
+    struct sched_task *t = script_of(L)->current;
+    return t && t->co == L ? t : NULL;
+}
+
+/* Runs inside the resumed coroutine, so whatever push raises (memory) is the handler's
+ * error like any other, never a panic. */
+static int resume_push(lua_State *L, int status, lua_KContext ctx) {
+    (void)status;
+    struct sched_task *t = (struct sched_task *)ctx;
+    struct sched_wait w = t->woken;
+    memset(&t->woken, 0, sizeof t->woken);
+    return w.push ? w.push(L, w.arg) : 0;
+}
+
+int sched_suspend(lua_State *L, const struct sched_wait *w) {
+    struct sched_task *t = sched_current(L);
+    if (!t) return luaL_error(L, "this call is only allowed in a handler, outside coroutines");
+    t->wait = *w;
+    return lua_yieldk(L, 0, (lua_KContext)t, resume_push);
+}
+
+void sched_wake(struct sched_task *t) {
+    t->woken = t->wait;
+    memset(&t->wait, 0, sizeof t->wait);
+    sched_resume(t, 0);
+}
+
+void sched_cancel(struct sched_task *t) {
+    struct sched_wait w = t->wait;
+    memset(&t->wait, 0, sizeof t->wait);
+    if (w.cancel) w.cancel(w.arg);
+    snprintf(t->err, sizeof t->err, "cancelled");
+    t->on_end(t, SCHED_CANCELLED);
+}

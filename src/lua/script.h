@@ -1,0 +1,63 @@
+/* One script = one sandboxed lua_State. Private to src/lua/. Every thread of the state
+ * (handler coroutines, coroutines a script creates) finds its script through
+ * lua_getextraspace, which Lua copies from the main thread into each new thread. */
+#ifndef LARKGW_LUA_SCRIPT_H
+#define LARKGW_LUA_SCRIPT_H
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct sched_task;
+
+/* Finished handler threads kept for the next events: saves a thread's allocation and
+ * its garbage collection per event. */
+#define SCRIPT_IDLE_THREADS 16
+
+/* Registry key of the weak set of handler threads, which scripts may not resume. */
+#define SCRIPT_HANDLER_THREADS "larkgw.handler_threads"
+
+struct script {
+    lua_State *L;
+    char *name;              /* "echo.lua": log tag */
+    char *path;              /* chunk name without '@': what error positions show */
+    const struct config *cfg;
+    const char *lua_dir;     /* the Lua half of lark (NULL: none found) */
+    const char *scripts_dir;
+    size_t mem_used, mem_limit;
+    int loading;             /* top-level chunk running: new globals allowed */
+    int env_ref;             /* the script's _ENV */
+    int builtins_ref;        /* the allow-listed names, _ENV's __index */
+    int handlers_ref;        /* event type -> function, from lark.on */
+    int loaded_ref;          /* require's cache */
+    int lark_ref;            /* the lark table */
+    struct sched_task *current;  /* the task whose coroutine is running, if any */
+    uint64_t deadline_ms;        /* when the running code's time budget ends */
+    int timed_out;
+    int limit_ms;                /* for the timeout message */
+    int mem_limit_mb;            /* for the memory message */
+    int nidle;
+    struct { lua_State *co; int ref; } idle[SCRIPT_IDLE_THREADS];
+};
+
+static inline struct script *script_of(lua_State *L) {
+    return *(struct script **)lua_getextraspace(L);
+}
+
+/* Creates the state, opens the sandbox and the lark module, and runs the file's top
+ * level. NULL with "file:line: message" in err on any failure. */
+struct script *script_open(const struct config *cfg, const char *dir, const char *file,
+                           const char *lua_dir, char *err, size_t errlen);
+void script_close(struct script *s);
+
+/* Pushes the handler for an event onto s->L (first match: lark.on(type), the global
+ * named name (may be NULL), on_event) and returns 1, or pushes nothing and returns 0.
+ * May raise (memory): call under lua_pcall. */
+int script_push_handler(struct script *s, const char *type, const char *name);
+
+/* "file:line" of the innermost Lua frame of a thread that stopped with an error, or ""
+ * when it has none. */
+void script_where(lua_State *co, char *out, size_t len);
+
+#endif

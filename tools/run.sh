@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make run`: the example bot. With credentials it talks to the platform; without, to the
+# built-in emulator, and sends it one message so you see an event flow at once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-build/larkgw}
+state=build/state
+mkdir -p "$state"
+common=(--scripts scripts/examples --set "state_dir=$state" --set lua_path=lua)
+
+if [ -n "${LARK_APP_ID:-}" ] && [ -n "${LARK_APP_SECRET:-}" ]; then
+  echo "run: credentials found: long connection to ${LARK_DOMAIN:-https://open.feishu.cn}"
+  exec "$bin" run --config packaging/larkgw.conf.lua "${common[@]}" "$@"
+fi
+if [ -n "${LARK_VERIFICATION_TOKEN:-}" ]; then
+  echo "run: verification token found: webhook mode on 0.0.0.0:9999"
+  exec "$bin" run --config packaging/larkgw.conf.lua --mode webhook "${common[@]}" "$@"
+fi
+
+emu=127.0.0.1:${EMULATOR_PORT:-9800}
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+echo "run: no LARK_APP_ID/LARK_APP_SECRET set: starting the emulator on $emu"
+"$bin" emulator --listen "$emu" &
+pids+=($!)
+for _ in $(seq 100); do curl -s -o /dev/null "http://$emu/_emu/connections" && break; sleep 0.1; done
+
+"$bin" run --mode ws --domain "http://$emu" --set app_id=cli_emulator \
+  --set app_secret=emulator-secret --admin 127.0.0.1:9900 "${common[@]}" "$@" &
+pids+=($!)
+for _ in $(seq 100); do
+  curl -s "http://$emu/_emu/connections" | grep -q '"open":[ ]*true' && break
+  sleep 0.1
+done
+
+"$bin" emulator send --to "$emu" --text "hello from the emulator"
+cat <<MSG
+
+run: the gateway is connected to the emulator and echo.lua answered the message above.
+     send another:   $bin emulator send --to $emu --text "hi"
+     acks so far:    curl -s http://$emu/_emu/acks
+     stop:           Ctrl-C
+MSG
+wait "${pids[1]}"
