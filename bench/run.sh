@@ -4,7 +4,7 @@
 # scripts/examples/echo.lua. larkgw is pinned to core 0, wrk to core 1.
 #   bench/run.sh build/larkgw
 # Knobs (env): DURATION (s, default 5), CONNECTIONS (32), EVENTS (fresh events to
-# generate, default 300000), LARKGW_CORE (0), WRK_CORE (1).
+# generate, default 200000), LARKGW_CORE (0), WRK_CORE (1).
 set -euo pipefail
 
 BIN=${1:?usage: bench/run.sh path/to/larkgw}
@@ -12,7 +12,7 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
-EVENTS=${EVENTS:-300000}
+EVENTS=${EVENTS:-200000}
 LARKGW_CORE=${LARKGW_CORE:-0}
 WRK_CORE=${WRK_CORE:-1}
 KEY=bench-encrypt-key-5d2c

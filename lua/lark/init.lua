@@ -5,5 +5,6 @@ local lark = ...
 if type(lark) ~= "table" then lark = {} end
 
 lark.message = require("lark.message")
+lark.im = require("lark.im")
 
 return lark

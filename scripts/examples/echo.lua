@@ -1,13 +1,11 @@
--- echo.lua: logs what it receives and answers with what it saw. Copy it to start a bot.
+-- echo.lua: replies to every message with what it said. Copy it to start a bot.
 
 -- A message sent to the bot (im.message.receive_v1).
 function on_p2_message_receive_v1(event)
   local msg = event.event.message
-  local sender = event.event.sender.sender_id.open_id
-  local content = lark.json.decode(msg.content) or {}
-  local text = content.text or ("(" .. msg.message_type .. " message)")
-  lark.log.info("message", msg.message_id, "from", sender, "in", msg.chat_id, ":", text)
-  return { msg = "success", echo = text }
+  local text = lark.message.text(event) or ("(a " .. msg.message_type .. " message)")
+  local res, err = lark.im.reply(msg.message_id, "text", { text = "echo: " .. text })
+  if not res then error(err) end  -- answered 500: the platform delivers the event again
 end
 
 -- Every other event: log its type, to see what your app receives.

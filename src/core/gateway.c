@@ -6,13 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/watch.h"
 #include "event/event.h"
 #include "lua/runtime.h"
+#include "openapi/openapi.h"
+#include "store/store.h"
 #include "transport/admin.h"
+#include "transport/http_client.h"
 #include "transport/webhook.h"
 #include "transport/ws_client.h"
 
@@ -20,7 +25,11 @@ struct gateway {
     struct config *cfg;
     struct event_base *base;
     struct runtime *rt;
+    struct store *store;           /* lark.store: outlives every generation of scripts */
+    struct watch *watch;           /* the scripts directory: a save reloads */
     struct dispatcher *disp;
+    struct http_client *http;      /* the OpenAPI's; NULL without app credentials */
+    struct openapi *api;           /* lark.api; NULL without app credentials */
     struct webhook *webhook;
     struct admin *admin;
     struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
@@ -29,15 +38,31 @@ struct gateway {
     int drained, ws_stopped;       /* ws: exit once both are true */
 };
 
+static double gateway_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static int gateway_reload(void *arg, char *err, size_t errlen) {
     struct gateway *gw = arg;
-    uint64_t t0 = util_now_ms();
+    double t0 = gateway_now_ms();
     if (runtime_load(gw->rt, err, errlen)) {
         log_error("gateway", "reload failed, the previous scripts stay: %s", err);
         return -1;
     }
-    log_info("gateway", "reloaded scripts in %llu ms", (unsigned long long)(util_now_ms() - t0));
+    log_info("gateway", "reloaded scripts in %.2f ms", gateway_now_ms() - t0);
     return 0;
+}
+
+static void gateway_on_scripts_changed(void *arg) {
+    char err[512];
+    log_info("gateway", "scripts directory changed: reloading");
+    gateway_reload(arg, err, sizeof err);
+}
+
+static void gateway_metrics_script(void *arg, const char *name, size_t bytes) {
+    evbuffer_add_printf(arg, "larkgw_lua_memory_bytes{script=\"%s\"} %zu\n", name, bytes);
 }
 
 static int gateway_ready(void *arg) {
@@ -57,6 +82,26 @@ static void gateway_metrics(void *arg, struct evbuffer *out) {
         "larkgw_events_rejected_total %llu\n"
         "larkgw_events_in_flight %llu\n",
         s.received, s.handled, s.duplicates, s.failed, s.rejected, s.in_flight);
+    evbuffer_add_printf(out,
+        "larkgw_events_acked_at_deadline_total %llu\n"
+        "larkgw_events_late_failures_total %llu\n"
+        "larkgw_events_waiting_for_chat %llu\n",
+        s.acked_at_deadline, s.late_failures, s.waiting);
+    if (gw->api) {
+        struct openapi_stats o;
+        openapi_get_stats(gw->api, &o);
+        evbuffer_add_printf(out,
+            "larkgw_openapi_calls_total %llu\n"
+            "larkgw_openapi_failures_total %llu\n"
+            "larkgw_openapi_retries_total %llu\n"
+            "larkgw_openapi_token_fetches_total %llu\n"
+            "larkgw_openapi_in_flight %d\n",
+            (unsigned long long)o.calls, (unsigned long long)o.failures,
+            (unsigned long long)o.retries, (unsigned long long)o.token_fetches, o.inflight);
+    }
+    evbuffer_add_printf(out, "larkgw_lua_scripts %zu\nlarkgw_lua_retired_generations %zu\n",
+                        runtime_script_count(gw->rt), runtime_retired_count(gw->rt));
+    runtime_foreach_script(gw->rt, gateway_metrics_script, out);
 }
 
 static void gateway_exit(struct gateway *gw) {
@@ -139,11 +184,16 @@ static int gateway_start_transports(struct gateway *gw) {
 }
 
 /* Frees in dependency order; every free tolerates NULL. The runtime goes first: it
- * ends handlers still running, whose answers travel through the dispatcher to the
- * transports, so those must still be alive then. */
+ * ends handlers still running, cancelling their OpenAPI calls (so the OpenAPI client,
+ * then its HTTP client, go after it), and their answers travel through the dispatcher
+ * to the transports, so those must still be alive then. */
 static void gateway_free(struct gateway *gw) {
+    watch_free(gw->watch);
     if (gw->rt) runtime_free(gw->rt);
+    store_free(gw->store);
     if (gw->disp) dispatcher_free(gw->disp);
+    openapi_free(gw->api);         /* after the runtime, whose handlers' calls it cancels */
+    if (gw->http) http_client_free(gw->http);
     admin_free(gw->admin);
     if (gw->webhook) webhook_free(gw->webhook);
     ws_pool_free(gw->ws);          /* ws: after the dispatcher, which owes it replies */
@@ -153,19 +203,56 @@ static void gateway_free(struct gateway *gw) {
     if (gw->base) event_base_free(gw->base);
 }
 
+/* libevent's own warnings (a bad address, a failed accept) go through our log. */
+static void gateway_libevent_log(int severity, const char *msg) {
+    enum log_level level = severity >= EVENT_LOG_ERR ? LOG_ERROR
+                         : severity == EVENT_LOG_WARN ? LOG_WARN : LOG_DEBUG;
+    log_write(level, "libevent", "%s", msg);
+}
+
+static void gateway_on_app_ticket(void *arg, const char *ticket) {
+    struct gateway *gw = arg;
+    if (openapi_set_app_ticket(gw->api, ticket) < 0)
+        log_warn("gateway", "app_ticket refused: empty, over 1024 bytes or not printable");
+}
+
+/* lark.api's client. Without credentials the daemon still serves events, and lark.api
+ * calls answer nil, err. */
+static int gateway_openapi(struct gateway *gw) {
+    const struct config *cfg = gw->cfg;
+    if (!cfg->app_id || !*cfg->app_id || !cfg->app_secret || !*cfg->app_secret || !cfg->domain
+        || !*cfg->domain) {
+        log_info("gateway", "no app_id/app_secret: lark.api calls will answer nil, err");
+        return 0;
+    }
+    gw->http = http_client_new(gw->base, cfg->tls_ca_file);
+    if (!gw->http) return -1;
+    struct openapi_transport t = openapi_transport_http(gw->http);
+    gw->api = openapi_new(gw->base, cfg, &t, NULL);
+    if (!gw->api) return -1;
+    runtime_set_openapi(gw->rt, gw->api);
+    return 0;
+}
+
 static int gateway_setup(struct gateway *gw, struct config *cfg) {
     char err[512];
+    event_set_log_callback(gateway_libevent_log);
     gw->cfg = cfg;
     gw->base = event_base_new();
     if (!gw->base) return -1;
     gw->rt = runtime_new(gw->base, cfg);
-    if (!gw->rt) return -1;
+    gw->store = store_new((size_t)cfg->store.max_entries, (size_t)cfg->store.max_bytes, NULL);
+    if (!gw->rt || !gw->store) return -1;
+    runtime_set_store(gw->rt, gw->store);
+    if (gateway_openapi(gw)) return -1;
     if (runtime_load(gw->rt, err, sizeof err)) {
         log_error("gateway", "%s", err);
         return -1;
     }
     gw->disp = dispatcher_new(gw->base, cfg, gw->rt);
-    return gw->disp ? 0 : -1;
+    if (!gw->disp) return -1;
+    if (gw->api) dispatcher_on_app_ticket(gw->disp, gateway_on_app_ticket, gw);
+    return 0;
 }
 
 int gateway_run(struct config *cfg) {
@@ -174,8 +261,14 @@ int gateway_run(struct config *cfg) {
     int rc = 1;
     if (gateway_setup(&gw, cfg) || gateway_signals(&gw) || gateway_start_transports(&gw))
         goto done;
+    /* without it (logged), SIGHUP and POST /admin/reload still reload */
+    gw.watch = watch_new(gw.base, cfg->scripts ? cfg->scripts : ".", 100,
+                         gateway_on_scripts_changed, &gw);
     log_info("gateway", "ready mode=%s scripts=%s", config_mode_name(cfg->mode), cfg->scripts);
     event_base_dispatch(gw.base);
+    /* the loop is over: a second SIGTERM must not cut the teardown short */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     rc = 0;
 done:
     gateway_free(&gw);

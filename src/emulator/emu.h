@@ -11,8 +11,8 @@
 struct event_base;
 struct event;
 struct bufferevent;
-struct evconnlistener;
-struct emu_hconn;
+struct http_server;
+struct http_server_req;
 struct emu_ws;
 struct emu_event;
 struct emu_hook;
@@ -21,9 +21,7 @@ struct emu_tokens;
 
 #define EMU_MODULE "emulator"
 #define EMU_MAX_CONNS 50            /* per app, as on the platform */
-#define EMU_MAX_HEAD 16384          /* HTTP request line + headers */
 #define EMU_MAX_BODY (8 << 20)      /* HTTP request body */
-#define EMU_MAX_HEADERS 64
 #define EMU_MAX_WS_MSG (4 << 20)    /* one WebSocket message from a client */
 #define EMU_MAX_FRAGMENTS 1000
 #define EMU_MAX_DUPLICATES 100
@@ -40,7 +38,7 @@ struct emu_ticket {
 
 struct emu {
     struct event_base *base;
-    struct evconnlistener *listener;
+    struct http_server *http;
     struct event *sigterm, *sigint;
     char host[64];
     int port;
@@ -59,7 +57,7 @@ struct emu {
     struct emu_ticket tickets[EMU_MAX_TICKETS];
     uint64_t next_device_id;
 
-    struct emu_hconn *hconns;       /* HTTP connections (before any upgrade) */
+    struct emu_req *reqs;           /* requests being handled or deferred */
     struct emu_ws *ws;              /* WebSocket connections, newest first */
     int next_ws_id, rr_last;
     cJSON *closed;                  /* array of closed connection records */
@@ -80,39 +78,26 @@ struct emu {
     } stats;
 };
 
-/* emu_http.c: the one HTTP/1.1 server on the listen port. */
+/* emu_http.c: the emulator's routes on transport/http_server. One request as the
+ * emulator's handlers see it; http is NULL when a unit test calls a handler directly. */
 struct emu_req {
     struct emu *emu;
-    struct emu_hconn *hc;
+    struct http_server_req *http;
+    struct emu_req *prev, *next;    /* emu->reqs */
     const char *peer;
-    char *head;                     /* owned copy of the request head, parsed in place */
-    const char *method, *path, *query, *version;
-    int nheaders;
-    const char *hname[EMU_MAX_HEADERS], *hval[EMU_MAX_HEADERS];
-    char *body;                     /* NUL-terminated; owned */
+    const char *method, *path, *query;
+    const char *body;               /* NUL-terminated */
     size_t body_len;
-    int keep_alive, replied;
-    int deferred;                   /* see emu_http_defer */
+    int in_handler, replied, deferred;
     void (*drop)(struct emu_req *r, void *arg);
     void *drop_arg;
 };
-
-/* Parses the request head in head[0..len) in place (len includes the final CRLFCRLF).
- * Returns 0, or an HTTP status for the error answer: 400 malformed, 431 too many headers,
- * 505 not HTTP/1.x. Pointers in r point into head. Pure: no I/O. */
-int emu_http_parse_head(char *head, size_t len, struct emu_req *r);
-/* Content-Length of a parsed head: the length, 0 when absent, -400 when malformed,
- * -413 when over max, -501 for Transfer-Encoding. */
-long emu_http_body_length(const struct emu_req *r, long max);
 
 int emu_http_listen(struct emu *emu, const char *host, int port);
 void emu_http_free_all(struct emu *emu);
 const char *emu_req_header(const struct emu_req *r, const char *name);
 /* A query parameter, percent-decoded into out; -1 when absent or too long. */
 int emu_req_query(const struct emu_req *r, const char *key, char *out, size_t outlen);
-/* Percent-decodes s[0..n) ('+' is a space) into out, NUL-terminated; the length, or -1
- * when out is too small. Pure. */
-long emu_url_decode(const char *s, size_t n, char *out, size_t outlen);
 /* headers: extra "Name: value\r\n" lines or NULL. One reply per request; the reply to
  * a deferred request frees it. */
 void emu_http_reply(struct emu_req *r, int status, const char *headers,
@@ -123,10 +108,11 @@ void emu_http_reply_error(struct emu_req *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Keeps r after its handler returns, for an answer sent later with emu_http_reply. The
  * connection reads no further request meanwhile (answers stay in order). When the
- * connection goes away first, drop(r, arg) is called and r freed. */
+ * connection goes away first, drop(r, arg) is called; r stays valid, and the later
+ * answer is discarded and frees it. */
 void emu_http_defer(struct emu_req *r, void (*drop)(struct emu_req *r, void *arg), void *arg);
-/* Detaches the connection's bufferevent (for a WebSocket upgrade); the HTTP side
- * forgets the connection. The caller owns the bufferevent. */
+/* Detaches the connection's bufferevent (for a WebSocket upgrade), from the handler;
+ * the caller owns the bufferevent. */
 struct bufferevent *emu_http_take(struct emu_req *r);
 
 /* emu_discovery.c: POST /callback/ws/endpoint and its single-use tickets. */

@@ -58,6 +58,7 @@ static char *event_payload(struct emu_req *r, const cJSON *body, char *event_id,
         emu_http_reply_error(r, 400, "give exactly one of 'text', 'event' or 'raw'");
         return NULL;
     }
+    event_id[0] = '\0';    /* raw bytes carry no id we could trust */
     if (raw) {
         if (cJSON_IsString(raw)) return strdup(raw->valuestring);
         emu_http_reply_error(r, 400, "'raw' must be a string");

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "core/log.h"
+#include "transport/http_request.h"
 
 #define CALLS_MAX 10000
 #define CALL_BODY_MAX (1 << 20)         /* bodies kept in a record */
@@ -33,7 +34,7 @@ struct later {                          /* an answer waiting out its latency */
     struct emu_req *r;
     struct event *timer;
     long call_id;
-    int status;
+    int status, dropped;
     char *headers, *body;
     const char *ctype;
 };
@@ -113,9 +114,10 @@ static cJSON *query_object(const char *query) {
         if (!end) end = p + strlen(p);
         eq = memchr(p, '=', (size_t)(end - p));
         const char *kend = eq ? eq : end, *v = eq ? eq + 1 : end;
-        char *k = malloc((size_t)(kend - p) + 1), *val = malloc((size_t)(end - v) + 1);
-        if (k && val && emu_url_decode(p, (size_t)(kend - p), k, (size_t)(kend - p) + 1) >= 0 &&
-            emu_url_decode(v, (size_t)(end - v), val, (size_t)(end - v) + 1) >= 0) {
+        size_t klen = (size_t)(kend - p), vlen = (size_t)(end - v);
+        char *k = malloc(klen + 1), *val = malloc(vlen + 1);
+        if (k && val && http_url_decode(p, klen, k, klen + 1) >= 0 &&
+            http_url_decode(v, vlen, val, vlen + 1) >= 0) {
             cJSON_DeleteItemFromObjectCaseSensitive(o, k);
             cJSON_AddStringToObject(o, k, val);
         }
@@ -262,17 +264,18 @@ static void later_fire(evutil_socket_t fd, short what, void *arg) {
     struct later *l = arg;
     struct emu_req *r = l->r;
     l->r = NULL;
-    call_answered(l->emu->oapi, l->call_id);
+    if (!l->dropped) call_answered(l->emu->oapi, l->call_id);
     emu_http_reply(r, l->status, l->headers, l->ctype, l->body, strlen(l->body));
     later_free(l);
 }
 
+/* The answer still goes (to nowhere) when its timer fires: that frees r. */
 static void later_drop(struct emu_req *r, void *arg) {
     struct later *l = arg;
     cJSON *rec = calls_find(l->emu->oapi, l->call_id);
     if (rec) set_field(rec, "dropped", cJSON_CreateTrue());
+    l->dropped = 1;
     log_info(EMU_MODULE, "openapi %s: connection closed before the answer", r->peer);
-    later_free(l);
 }
 
 static long latency_for(const struct emu_oapi *o, const char *path) {

@@ -39,11 +39,14 @@ static int parse_v2(struct envelope *env, const cJSON *root, char *err, size_t e
     if (!env->event_id || !*env->event_id) return fail(err, errlen, "missing header.event_id");
     if (!env->event_type || !*env->event_type)
         return fail(err, errlen, "missing header.event_type");
-    const cJSON *message = get_obj(get_obj(root, "event"), "message");
+    const cJSON *event = get_obj(root, "event");
+    const cJSON *message = get_obj(event, "message");
     if (message) {
         env->chat_id = get_str(message, "chat_id");
         if (strcmp(env->event_type, "im.message.receive_v1") == 0)
             env->message_id = get_str(message, "message_id");
+    } else if (strncmp(env->event_type, "im.chat.", 8) == 0) {
+        env->chat_id = get_str(event, "chat_id");
     }
     return 0;
 }

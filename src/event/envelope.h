@@ -20,7 +20,8 @@ struct envelope {
     const char *create_time;  /* 2.0 header.create_time, 1.0 ts */
     const char *challenge;    /* url_verification only */
     const char *message_id;   /* im.message.receive_v1: event.message.message_id */
-    const char *chat_id;      /* event.message.chat_id (2.0) or event.open_chat_id (1.0) */
+    const char *chat_id;      /* 2.0 event.message.chat_id, or event.chat_id of im.chat.*;
+                                 1.0 event.open_chat_id */
 };
 
 /* Parses len bytes (need not be NUL-terminated). Returns 0 and fills env, or -1 with a

@@ -14,9 +14,17 @@ struct dispatcher;
 
 /* Called exactly once per submitted event, possibly before dispatcher_submit returns.
  * status is HTTP-like: 200 handled (or duplicate), 400 malformed envelope, 401 token
- * mismatch or unsigned non-challenge, 500 a handler raised, 503 draining or queue full.
- * body is JSON ({"msg":"success"}, a challenge answer, or a handler's returned table),
- * valid only during the call. */
+ * mismatch or unsigned non-challenge, 500 a handler raised, 503 draining or its chat's
+ * queue full (order_queue_max). body is JSON ({"msg":"success"}, a challenge answer, or
+ * a handler's returned table), valid only during the call.
+ * The answer never waits past cfg->ack_deadline_ms: an event whose handlers still run
+ * (or still wait for their chat) then is answered 200 {"msg":"success"}, a card callback
+ * (card.action.trigger, url.preview.get) 200 {}, and its handlers go on; their outcome
+ * is then only logged.
+ * Per-chat order (order = "chat"): events of one chat run one after another, in arrival
+ * order; the chat is event.message.chat_id (im.message.*), event.chat_id (im.chat.*) or
+ * event.open_chat_id (schema 1.0). Card callbacks and events without a chat are never
+ * held. */
 typedef void (*event_reply_fn)(void *arg, int status, const char *body, size_t len);
 
 /* A webhook request that carried no signature: only url_verification is accepted. */
@@ -24,9 +32,18 @@ typedef void (*event_reply_fn)(void *arg, int status, const char *body, size_t l
 /* `larkgw replay`: a saved event, run as is: no token check, no dedup. */
 #define EVENT_REPLAY 2u
 
+/* base may be NULL (tests): then nothing is answered before its handlers finish. */
 struct dispatcher *dispatcher_new(struct event_base *base, const struct config *cfg,
                                   struct runtime *rt);
+/* Free the runtime first: its cancelled handlers answer through the dispatcher. Events
+ * still waiting for their chat are answered 503 here, if they are still owed one. */
 void dispatcher_free(struct dispatcher *d);
+
+/* The app_ticket event (schema 1.0, event.type "app_ticket") is never passed to scripts:
+ * its event.app_ticket goes to fn (marketplace apps need it for their tokens) and the
+ * event is answered 200. */
+typedef void (*dispatcher_ticket_fn)(void *arg, const char *ticket);
+void dispatcher_on_app_ticket(struct dispatcher *d, dispatcher_ticket_fn fn, void *arg);
 
 /* json need not be NUL-terminated; it is not referenced after the call returns. */
 void dispatcher_submit(struct dispatcher *d, const char *json, size_t len, unsigned flags,
@@ -39,6 +56,10 @@ void dispatcher_drain(struct dispatcher *d, void (*drained)(void *arg), void *ar
 /* Counters for /metrics. */
 struct dispatcher_stats {
     unsigned long long received, handled, duplicates, failed, rejected, in_flight;
+    unsigned long long acked_at_deadline;  /* answered before their handlers finished */
+    unsigned long long late_failures;      /* of those, the ones whose handlers failed */
+    unsigned long long waiting;            /* now waiting for their chat */
+    unsigned long long chats;              /* now with an event running */
 };
 void dispatcher_get_stats(const struct dispatcher *d, struct dispatcher_stats *out);
 

@@ -1,5 +1,6 @@
 #include "lua/bind.h"
 #include "lua/json.h"
+#include "lua/limits.h"
 
 #include <cjson/cJSON.h>
 #include <lauxlib.h>
@@ -31,10 +32,17 @@ static int push_tree(lua_State *L) {
 }
 
 /* nil, "reason" for text that is not JSON: a value, not a raise (the text comes from
- * outside); the tree is freed whether or not pushing it runs out of memory. */
+ * outside); the tree is freed whether or not pushing it runs out of memory. cJSON's
+ * tree lives outside the state's allocator, up to ~32 bytes per byte of text ("[1,1,"),
+ * so the text must fit in what the memory cap has left at that ratio. */
 static int decode(lua_State *L) {
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
+    if (len > limits_headroom(L) / 32) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "JSON text too large for limits.memory_mb");
+        return 2;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
     while (root && end < s + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))

@@ -36,8 +36,12 @@ static int lark_index(lua_State *L) {
 }
 
 void bind_lark_open(lua_State *L) {
-    static const luaL_Reg fns[] = { { "on", on }, { "now", now }, { NULL, NULL } };
+    static const luaL_Reg fns[] = {
+        { "on", on }, { "now", now }, { "sleep", bind_sleep }, { NULL, NULL },
+    };
     luaL_newlib(L, fns);
+    bind_api_open(L);
+    lua_setfield(L, -2, "api");
     bind_log_open(L);
     lua_setfield(L, -2, "log");
     bind_json_open(L);

@@ -4,25 +4,36 @@
 #include "lua/script.h"
 
 #include <lauxlib.h>
+#include <string.h>
+
+/* A log line's text stops here (log.c caps a line at 2 KiB, this leaves room for the tag). */
+#define LOG_TEXT_MAX 1536
 
 /* Joins the arguments with tostring like print does; control characters are escaped so
- * one call is one log line whatever a user's text contains. */
+ * one call is one log line whatever a user's text contains. Each argument is replaced
+ * by its string first, so the text stays anchored while the buffer grows. */
 static const char *join_args(lua_State *L, const char *sep) {
     int n = lua_gettop(L);
+    size_t total = 0, seplen = strlen(sep);
+    for (int i = 1; i <= n; i++) {
+        luaL_tolstring(L, i, NULL);
+        lua_replace(L, i);
+    }
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    for (int i = 1; i <= n; i++) {
+    for (int i = 1; i <= n && total < LOG_TEXT_MAX; i++) {
         size_t len;
-        const char *s = luaL_tolstring(L, i, &len);
-        lua_pop(L, 1);
-        if (i > 1) luaL_addstring(&b, sep);
-        for (size_t j = 0; j < len; j++) {
+        const char *s = lua_tolstring(L, i, &len);
+        if (i > 1) luaL_addlstring(&b, sep, seplen);
+        total += i > 1 ? seplen : 0;
+        for (size_t j = 0; j < len && total < LOG_TEXT_MAX; j++, total++) {
             unsigned char c = (unsigned char)s[j];
             if (c == '\n') luaL_addstring(&b, "\\n");
             else if (c < 0x20 || c == 0x7f) luaL_addchar(&b, ' ');
             else luaL_addchar(&b, (char)c);
         }
     }
+    if (total >= LOG_TEXT_MAX) luaL_addstring(&b, "... (truncated)");
     luaL_pushresult(&b);
     return lua_tostring(L, -1);
 }

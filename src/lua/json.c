@@ -1,5 +1,7 @@
 #include "lua/json.h"
 
+#include "lua/limits.h"
+
 #include <cjson/cJSON.h>
 #include <lauxlib.h>
 #include <math.h>
@@ -54,6 +56,7 @@ struct jbuf {
     lua_State *L;
     char *p;      /* points sizeof(size_t) past the allocation, which stores cap */
     size_t len, cap;
+    unsigned values;   /* encoded so far: a shared subtable is walked again each time */
 };
 
 static char *jbuf_realloc(lua_State *L, char *p, size_t oldcap, size_t newcap) {
@@ -197,6 +200,7 @@ static void encode_table(struct jbuf *b, lua_State *L, int t, int depth) {
 }
 
 static void encode(struct jbuf *b, lua_State *L, int idx, int depth) {
+    if (++b->values % 4096 == 0) limits_check_time(L);
     switch (lua_type(L, idx)) {
     case LUA_TNIL: put(b, "null", 4); break;
     case LUA_TBOOLEAN:
@@ -229,7 +233,7 @@ static int encode_protected(lua_State *L) {
 }
 
 char *json_encode(lua_State *L, int idx, size_t *len) {
-    struct jbuf b = { L, NULL, 0, 0 };
+    struct jbuf b = { L, NULL, 0, 0, 0 };
     idx = lua_absindex(L, idx);
     if (!lua_checkstack(L, 4)) {
         lua_pushliteral(L, "not enough stack");  /* lua_checkstack failing leaves room */

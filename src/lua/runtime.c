@@ -6,9 +6,12 @@
 #include "lua/json.h"
 #include "lua/sched.h"
 #include "lua/script.h"
+#include "store/store.h"
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <lauxlib.h>
 #include <limits.h>
 #include <stdio.h>
@@ -35,6 +38,8 @@ struct runtime {
     char lua_dir[PATH_MAX];
     struct sched *sched;
     struct generation *current, *retired;
+    struct store *store;        /* lark.store: the gateway's, else own_store */
+    struct store *own_store;    /* made on first load when nobody set one (check, tests) */
 };
 
 /* One event's trip through every script of a generation. */
@@ -47,7 +52,11 @@ struct run {
     size_t body_index;
     char *body;
     size_t body_len;
-    char *event_id, *event_type;
+    char *event_id, *event_type, *tenant_key;
+    struct sched_task **tasks;  /* by script index: the ones parked in a binding */
+    size_t ntasks;
+    uint64_t started_ms;
+    struct event *wall;         /* limits.handler_max_s; armed at the first yield */
 };
 
 static void gen_free(struct generation *g) {
@@ -59,6 +68,8 @@ static void gen_free(struct generation *g) {
 
 static void gen_unref(struct runtime *rt, struct generation *g) {
     if (--g->refs) return;
+    log_debug("lua", "a retired generation of %zu script%s closed: its last handler ended",
+              g->n, g->n == 1 ? "" : "s");
     for (struct generation **pp = &rt->retired; *pp; pp = &(*pp)->next)
         if (*pp == g) {
             *pp = g->next;
@@ -111,8 +122,13 @@ struct runtime *runtime_new(struct event_base *base, const struct config *cfg) {
         free(rt);
         return NULL;
     }
+    sched_io(rt->sched)->base = base;
     resolve_lua_dir(rt);
     return rt;
+}
+
+void runtime_set_openapi(struct runtime *rt, struct openapi *api) {
+    sched_io(rt->sched)->api = api;
 }
 
 void runtime_free(struct runtime *rt) {
@@ -124,6 +140,7 @@ void runtime_free(struct runtime *rt) {
         rt->retired = g->next;
         gen_free(g);
     }
+    store_free(rt->own_store);
     free(rt);
 }
 
@@ -174,6 +191,27 @@ static int list_scripts(const char *dir, char ***out, size_t *count, char *err, 
     return 0;
 }
 
+void runtime_set_store(struct runtime *rt, struct store *store) { rt->store = store; }
+
+static struct store *runtime_store(struct runtime *rt) {
+    const struct config *cfg = rt->cfg;
+    if (!rt->store && !rt->own_store)
+        rt->own_store = store_new((size_t)cfg->store.max_entries, (size_t)cfg->store.max_bytes,
+                                  NULL);
+    return rt->store ? rt->store : rt->own_store;
+}
+
+void runtime_foreach_script(const struct runtime *rt, runtime_script_fn fn, void *arg) {
+    const struct generation *g = rt->current;
+    for (size_t i = 0; g && i < g->n; i++) fn(arg, g->scripts[i]->name, g->scripts[i]->mem_used);
+}
+
+size_t runtime_retired_count(const struct runtime *rt) {
+    size_t n = 0;
+    for (const struct generation *g = rt->retired; g; g = g->next) n++;
+    return n;
+}
+
 static struct generation *gen_load(struct runtime *rt, char *err, size_t errlen) {
     const char *dir = rt->cfg->scripts ? rt->cfg->scripts : ".";
     char **names;
@@ -188,12 +226,17 @@ static struct generation *gen_load(struct runtime *rt, char *err, size_t errlen)
     }
     const char *lua_dir = rt->lua_dir[0] ? rt->lua_dir : NULL;
     for (size_t i = 0; g && i < n; i++) {
-        g->scripts[i] = script_open(rt->cfg, dir, names[i], lua_dir, err, errlen);
+        const struct script_args a = { rt->cfg, dir, names[i], lua_dir, runtime_store(rt) };
+        g->scripts[i] = script_open_with(&a, err, errlen);
         if (!g->scripts[i]) {
             gen_free(g);
             g = NULL;
             break;
         }
+        lua_gc(g->scripts[i]->L, LUA_GCCOLLECT);  /* each generation starts without garbage */
+        log_debug("lua", "%s loaded: its state uses %.1f KiB", names[i],
+                  (double)lua_gc(g->scripts[i]->L, LUA_GCCOUNT) +
+                  lua_gc(g->scripts[i]->L, LUA_GCCOUNTB) / 1024.0);
         g->n++;
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
@@ -233,6 +276,7 @@ static void run_finish(struct run *r) {
     else if (r->body) r->done(r->arg, 200, r->body, r->body_len);
     else r->done(r->arg, 200, body_success, sizeof body_success - 1);
     if (r->gen) gen_unref(r->rt, r->gen);
+    if (r->wall) event_free(r->wall);
     free(r->body);
     free(r);
 }
@@ -274,8 +318,37 @@ static void task_end(struct sched_task *t, enum sched_status st) {
                   r->event_type, t->err);
         r->failed = 1;
     }
+    r->tasks[t->index] = NULL;
     sched_task_free(t);
     if (--r->pending == 0) run_finish(r);
+}
+
+/* Wall time is bounded for handlers that wait (the CPU budget bounds the others). */
+static void run_on_wall(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    struct run *r = arg;
+    int max_s = r->rt->cfg->limits.handler_max_s;
+    r->pending++;  /* r lives until every task is ended */
+    for (size_t i = 0; i < r->ntasks; i++) {
+        struct sched_task *t = r->tasks[i];
+        if (!t) continue;
+        snprintf(t->err, sizeof t->err, "killed: still running after limits.handler_max_s = %d s",
+                 max_s);
+        sched_cancel(t);
+    }
+    if (--r->pending == 0) run_finish(r);
+}
+
+static void run_arm_wall(struct run *r) {
+    struct runtime *rt = r->rt;
+    if (r->wall || !rt->base) return;
+    int64_t left = (int64_t)rt->cfg->limits.handler_max_s * 1000
+                   - (int64_t)(util_now_ms() - r->started_ms);
+    if (left < 0) left = 0;
+    struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };
+    r->wall = evtimer_new(rt->base, run_on_wall, r);
+    if (r->wall) evtimer_add(r->wall, &tv);
 }
 
 struct prep {
@@ -307,6 +380,7 @@ static void run_script(struct run *r, struct script *s, int index, const struct 
     }
     t->index = index;
     t->event_id = r->event_id;
+    t->tenant_key = r->tenant_key[0] ? r->tenant_key : NULL;
     struct prep p = { s, t, ev, 0 };
     lua_pushcfunction(s->L, prepare);
     lua_pushlightuserdata(s->L, &p);
@@ -322,21 +396,43 @@ static void run_script(struct run *r, struct script *s, int index, const struct 
         return;
     }
     r->pending++;
-    sched_start(t, 1);
+    if (sched_start(t, 1) == SCHED_YIELDED) {
+        r->tasks[index] = t;
+        run_arm_wall(r);
+    }
+}
+
+/* lark.api's default tenant: header.tenant_key (schema 2.0) or event.tenant_key (1.0). */
+static const char *tenant_of(const cJSON *root) {
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "header");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(h, "tenant_key");
+    if (!cJSON_IsString(k)) {
+        h = cJSON_GetObjectItemCaseSensitive(root, "event");
+        k = cJSON_GetObjectItemCaseSensitive(h, "tenant_key");
+    }
+    return cJSON_IsString(k) ? k->valuestring : "";
 }
 
 void runtime_run(struct runtime *rt, const struct runtime_event *ev, runtime_done_fn done,
                  void *arg) {
     size_t idlen = strlen(ev->event_id ? ev->event_id : ""), typelen = strlen(ev->event_type);
-    struct run *r = calloc(1, sizeof *r + idlen + typelen + 2);
+    const char *tenant = tenant_of(ev->root);
+    size_t tklen = strlen(tenant);
+    size_t ntasks = rt->current ? rt->current->n : 0;
+    struct run *r = calloc(1, sizeof *r + ntasks * sizeof *r->tasks + idlen + typelen + tklen + 3);
     if (!r) {
         done(arg, 500, body_failed, sizeof body_failed - 1);
         return;
     }
-    r->event_id = (char *)(r + 1);
+    r->tasks = (struct sched_task **)(r + 1);
+    r->ntasks = ntasks;
+    r->event_id = (char *)(r->tasks + ntasks);
     r->event_type = r->event_id + idlen + 1;
+    r->tenant_key = r->event_type + typelen + 1;
     memcpy(r->event_id, ev->event_id ? ev->event_id : "", idlen + 1);
     memcpy(r->event_type, ev->event_type, typelen + 1);
+    memcpy(r->tenant_key, tenant, tklen + 1);
+    r->started_ms = util_now_ms();
     r->rt = rt;
     r->done = done;
     r->arg = arg;

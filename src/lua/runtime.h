@@ -10,11 +10,21 @@ struct event_base;
 struct config;
 struct runtime;
 struct cJSON;
+struct openapi;
+struct store;
 
 /* Nothing is loaded yet; cfg must outlive the runtime. base may be NULL (check, tests). */
 struct runtime *runtime_new(struct event_base *base, const struct config *cfg);
 /* Cancels whatever still runs (its done callbacks fire with 500), then frees. */
 void runtime_free(struct runtime *rt);
+
+/* The OpenAPI client lark.api uses (NULL: calls answer nil, err). It must outlive the
+ * runtime: freeing the runtime cancels the calls still pending. */
+void runtime_set_openapi(struct runtime *rt, struct openapi *api);
+
+/* The store behind lark.store, shared by every script and kept across reloads; it must
+ * outlive the runtime. Unset, the runtime makes its own from cfg->store on first load. */
+void runtime_set_store(struct runtime *rt, struct store *store);
 
 /* Loads (or reloads) every *.lua of cfg->scripts into a new generation of states. On
  * any compile error or top-level raise, returns -1 with "file:line: message" in err and
@@ -38,7 +48,8 @@ typedef void (*runtime_done_fn)(void *arg, int status, const char *body, size_t 
 
 /* Runs the handler of every script that has one, each in its own coroutine, and calls
  * done exactly once when all have finished: at once (before runtime_run returns) when
- * they all ran to the end, later when one waited on I/O. The answer is 500
+ * they all ran to the end, later when one waited on I/O (lark.api, lark.sleep); a
+ * handler still waiting limits.handler_max_s after the start is killed (logged, 500). The answer is 500
  * {"msg":"handler failed"} if any raised (the log line carries file:line, the script
  * and the event id), else the first table returned (in script order) as JSON, else 200
  * {"msg":"success"}; no handler anywhere is a success too. ev is not referenced after
@@ -53,5 +64,12 @@ const char *runtime_lua_dir(const struct runtime *rt);
 
 /* Scripts in the serving generation. */
 size_t runtime_script_count(const struct runtime *rt);
+
+/* Calls fn for each script of the serving generation with the bytes its state uses. */
+typedef void (*runtime_script_fn)(void *arg, const char *name, size_t bytes);
+void runtime_foreach_script(const struct runtime *rt, runtime_script_fn fn, void *arg);
+
+/* Generations replaced by a reload and still finishing their handlers. */
+size_t runtime_retired_count(const struct runtime *rt);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include "core/util.h"
 #include "lua/bind.h"
+#include "lua/limits.h"
 #include "lua/script.h"
 
 #include <lauxlib.h>
@@ -17,7 +18,7 @@
  * string.dump (bytecode), and the real global table. */
 static const char *const base_allow[] = {
     "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal",
-    "rawget", "rawlen", "rawset", "select", "tonumber", "tostring", "type", "_VERSION", NULL,
+    "rawget", "rawlen", "select", "tonumber", "tostring", "type", "_VERSION", NULL,
 };
 static const char *const libs_allow[] = { "string", "table", "math", "utf8", "coroutine", NULL };
 static const char *const os_allow[] = { "time", "clock", "date", NULL };
@@ -91,9 +92,11 @@ static const char xpcall_src[] =
  * handler's base pcall in sched.c: when the time-limit hook kills a coroutine, its
  * pending __close handlers must run with hooks on (so they can be killed too). And
  * resume / close refuse the handlers' own threads (coroutine.running() in a handler),
- * which belong to the scheduler. */
+ * which belong to the scheduler. wrap is made of create and resume: stock wrap adds a
+ * position at each level an error crosses, burying the message under nested wraps.
+ * create and wrap count against limits.max_coroutines (note). */
 static const char coroutine_src[] =
-    "local create, wrap, resume, close, pcall, error, type, handlers = ...\n"
+    "local create, _, resume, close, pcall, error, type, handlers, note = ...\n"
     "local function finish(ok, ...)\n"
     "  if ok then return ... end\n"
     "  error((...), 0)\n"
@@ -108,8 +111,12 @@ static const char coroutine_src[] =
     "  if handlers[co] then error(\"cannot \" .. name .. \" a handler's own coroutine\", 3) end\n"
     "  return co\n"
     "end\n"
-    "return function(f) return create(body(f, 'create')) end,\n"
-    "       function(f) return wrap(body(f, 'wrap')) end,\n"
+    "return function(f) note() return create(body(f, 'create')) end,\n"
+    "       function(f)\n"
+    "         note()\n"
+    "         local co = create(body(f, 'wrap'))\n"
+    "         return function(...) return finish(resume(co, ...)) end\n"
+    "       end,\n"
     "       function(co, ...) return resume(mine(co, 'resume'), ...) end,\n"
     "       function(co) return close(mine(co, 'close')) end\n";
 
@@ -145,19 +152,41 @@ static void wrap_coroutines(lua_State *L) {
     lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, SCRIPT_HANDLER_THREADS);
-    lua_call(L, 8, 4);
+    lua_pushcfunction(L, limits_note_coroutine);
+    lua_call(L, 9, 4);
     for (int i = 3; i >= 0; i--) lua_setfield(L, lib, fns[i]);
     lua_pop(L, 1);
 }
 
+static int undeclared(lua_State *L) {
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
+    return luaL_error(L, "assignment to undeclared global '%s' (define it at the top "
+                      "level of the script, or make it local)", k);
+}
+
 static int guard_newindex(lua_State *L) {
-    if (!script_of(L)->loading) {
-        const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
-        return luaL_error(L, "assignment to undeclared global '%s' (define it at the top "
-                          "level of the script, or make it local)", k);
-    }
+    if (!script_of(L)->loading) return undeclared(L);
     lua_rawset(L, 1);
     return 0;
+}
+
+/* rawset(_ENV, k, v) must not get around the guard on new globals. */
+static int sb_rawset(lua_State *L) {
+    struct script *s = script_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    luaL_checkany(L, 3);
+    lua_settop(L, 3);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
+    int env = lua_rawequal(L, 1, -1);
+    lua_pop(L, 1);
+    if (env && !s->loading) {
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, 1) == LUA_TNIL) return undeclared(L);
+        lua_pop(L, 1);
+    }
+    lua_rawset(L, 1);
+    return 1;
 }
 
 /* A fresh _ENV reading through to the builtins; guarded for scripts, open for modules. */
@@ -290,7 +319,8 @@ static void build_builtins(lua_State *L, struct script *s) {
     lua_pop(L, 2);
     static const luaL_Reg own[] = {
         { "setmetatable", sb_setmetatable }, { "collectgarbage", sb_collectgarbage },
-        { "require", sb_require }, { "print", bind_print }, { NULL, NULL },
+        { "require", sb_require }, { "print", bind_print }, { "rawset", sb_rawset },
+        { NULL, NULL },
     };
     luaL_setfuncs(L, own, 0);
     s->builtins_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -329,6 +359,8 @@ static void wipe_globals(lua_State *L) {
 
 static void open_lark(lua_State *L, struct script *s) {
     bind_lark_open(L);
+    bind_store_open(L);
+    lua_setfield(L, -2, "store");
     lua_pushvalue(L, -1);
     s->lark_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->loaded_ref);
@@ -353,6 +385,7 @@ void sandbox_open(lua_State *L, struct script *s) {
         lua_pop(L, 1);
     }
     protect_strings(L);
+    limits_open(L);
     wrap_coroutines(L);
     build_builtins(L, s);
     s->handlers_ref = new_ref(L);

@@ -1,6 +1,8 @@
 #include "lua/sched.h"
 
 #include "core/util.h"
+#include "lua/bind.h"
+#include "lua/limits.h"
 #include "lua/script.h"
 
 #include <lauxlib.h>
@@ -8,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* VM instructions between two deadline checks: a clock read per ~1000 instructions. */
-#define HOOK_COUNT 1000
-
 struct sched {
     struct sched_task *tasks;
+    struct sched_io io;
 };
 
 struct sched *sched_new(void) { return calloc(1, sizeof(struct sched)); }
+
+struct sched_io *sched_io(struct sched *sc) { return &sc->io; }
 
 void sched_free(struct sched *sc) {
     if (!sc) return;
@@ -53,6 +55,11 @@ void sched_task_free(struct sched_task *t) {
     else t->sched->tasks = t->next;
     if (t->next) t->next->prev = t->prev;
     free(t);
+    /* after a limit, give the memory back now (the dead thread is unanchored above) */
+    if (s->limit_hit) {
+        s->limit_hit = 0;
+        lua_gc(L, LUA_GCCOLLECT);
+    }
 }
 
 static int entry(lua_State *L);
@@ -78,21 +85,7 @@ lua_State *sched_newthread(lua_State *L, struct sched_task *t) {
     return co;
 }
 
-/* Once the budget is spent, fire on every line too, so that a loop hiding in pcall dies
- * at its next line instead of swallowing the error forever. */
-static void hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    struct script *s = script_of(L);
-    if (util_now_ms() < s->deadline_ms) return;
-    s->timed_out = 1;
-    lua_sethook(L, hook, LUA_MASKCOUNT | LUA_MASKLINE, 1);
-    luaL_where(L, 0);
-    lua_pushfstring(L, "time budget spent (limits.handler_timeout_ms = %d)", s->limit_ms);
-    lua_concat(L, 2);
-    lua_error(L);
-}
-
-void sched_hook_arm(lua_State *L) { lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_COUNT); }
+void sched_hook_arm(lua_State *L) { limits_arm(L); }
 
 /* The message handler of the handler's base pcall: "file:line: message" whatever the
  * error value was; keeps Lua's own position when the message has one, else adds the
@@ -100,10 +93,10 @@ void sched_hook_arm(lua_State *L) { lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_COU
 static int entry_msgh(lua_State *L) {
     char where[256];
     script_where(L, where, sizeof where);
-    if (!lua_isstring(L, 1))
-        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    else
-        lua_pushvalue(L, 1);
+    if (!bind_api_error_text(L, 1)) {   /* error(err) with lark.api's err: its text */
+        if (lua_isstring(L, 1)) lua_pushvalue(L, 1);
+        else lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
     const char *msg = lua_tostring(L, -1);
     if (where[0] && !strstr(msg, where)) lua_pushfstring(L, "%s: %s", where, msg);
     return 1;
@@ -165,6 +158,7 @@ enum sched_status sched_resume(struct sched_task *t, int nargs) {
     uint64_t start = util_now_ms();
     s->current = t;
     s->timed_out = 0;
+    s->limit_hit = 0;
     s->deadline_ms = start + (uint64_t)(t->budget_ms > 0 ? t->budget_ms : 0);
     sched_hook_arm(t->co);
     int nres = 0;
@@ -173,7 +167,7 @@ enum sched_status sched_resume(struct sched_task *t, int nargs) {
     s->current = NULL;
     t->nres = nres;
     enum sched_status st = map_status(t, status);
-    if (st == SCHED_NOMEM) lua_gc(s->L, LUA_GCCOLLECT);
+    if (st == SCHED_NOMEM) s->limit_hit = 1;
     if (st != SCHED_YIELDED) t->on_end(t, st);
     return st;
 }
@@ -210,6 +204,6 @@ void sched_cancel(struct sched_task *t) {
     struct sched_wait w = t->wait;
     memset(&t->wait, 0, sizeof t->wait);
     if (w.cancel) w.cancel(w.arg);
-    snprintf(t->err, sizeof t->err, "cancelled");
+    if (!t->err[0]) snprintf(t->err, sizeof t->err, "cancelled");
     t->on_end(t, SCHED_CANCELLED);
 }

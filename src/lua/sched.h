@@ -27,6 +27,8 @@
 
 struct script;
 struct sched;
+struct event_base;
+struct openapi;
 
 enum sched_status {
     SCHED_DONE,       /* returned: its results are on t->co (t->nres of them) */
@@ -58,13 +60,23 @@ struct sched_task {
     void *arg;                   /* the owner's */
     int index;                   /* the owner's */
     const char *event_id;        /* for log lines; owned by the owner */
+    const char *tenant_key;      /* the event's, lark.api's default; owned by the owner */
     int nres;
     int entry_status;            /* how the handler's base pcall ended */
+    int coroutines;              /* created by this event, for limits.max_coroutines */
     char err[512];
     struct sched_task *prev, *next;  /* every live task, for sched_cancel_all */
 };
 
 struct sched *sched_new(void);
+
+/* What yielding bindings start their I/O on; the runtime fills it. A NULL member makes
+ * the bindings that need it fail cleanly (nil, err) instead of yielding. */
+struct sched_io {
+    struct event_base *base;
+    struct openapi *api;
+};
+struct sched_io *sched_io(struct sched *sc);
 /* Cancels every live task (their on_end runs), then frees the scheduler. */
 void sched_free(struct sched *sc);
 
@@ -89,6 +101,7 @@ struct sched_task *sched_current(lua_State *L);
 /* Named so as not to shadow libc's sched_yield(2), which sanitizers call. */
 int sched_suspend(lua_State *L, const struct sched_wait *w);
 void sched_wake(struct sched_task *t);
+/* t->err, when the caller set it first, is kept as the reason ("killed: ..."). */
 void sched_cancel(struct sched_task *t);
 
 /* Count hook checking s->deadline_ms; also used while a script's top level runs. */

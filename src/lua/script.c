@@ -87,6 +87,13 @@ static int run_top_level(struct script *s, char *err, size_t errlen) {
 
 struct script *script_open(const struct config *cfg, const char *dir, const char *file,
                            const char *lua_dir, char *err, size_t errlen) {
+    const struct script_args a = { cfg, dir, file, lua_dir, NULL };
+    return script_open_with(&a, err, errlen);
+}
+
+struct script *script_open_with(const struct script_args *a, char *err, size_t errlen) {
+    const struct config *cfg = a->cfg;
+    const char *dir = a->dir, *file = a->file;
     struct script *s = calloc(1, sizeof *s);
     if (!s) goto nomem;
     size_t plen = strlen(dir) + strlen(file) + 2;
@@ -95,11 +102,14 @@ struct script *script_open(const struct config *cfg, const char *dir, const char
     if (!s->name || !s->path) goto nomem;
     snprintf(s->path, plen, "%s/%s", dir, file);
     s->cfg = cfg;
-    s->lua_dir = lua_dir;
+    s->lua_dir = a->lua_dir;
     s->scripts_dir = dir;
+    s->store = a->store;
     s->mem_limit = (size_t)cfg->limits.memory_mb << 20;
     s->limit_ms = cfg->limits.handler_timeout_ms;
     s->mem_limit_mb = cfg->limits.memory_mb;
+    s->max_depth = cfg->limits.max_recursion;
+    s->max_coroutines = cfg->limits.max_coroutines;
     s->L = lua_newstate(script_alloc, s);
     if (!s->L) goto nomem;
     *(struct script **)lua_getextraspace(s->L) = s;
@@ -153,10 +163,15 @@ int script_push_handler(struct script *s, const char *type, const char *name) {
 }
 
 void script_where(lua_State *co, char *out, size_t len) {
+    const char *lib = script_of(co)->lua_dir;
+    size_t n = lib ? strlen(lib) : 0;
     lua_Debug ar;
     out[0] = '\0';
     for (int level = 0; lua_getstack(co, level, &ar); level++) {
         if (!lua_getinfo(co, "Sl", &ar) || ar.currentline <= 0) continue;
+        if (ar.source[0] == '=') continue;  /* the sandbox's own chunks (=coroutine) */
+        /* inside the Lua half of lark (lark.im...): the script line that called it */
+        if (n && ar.source[0] == '@' && strncmp(ar.source + 1, lib, n) == 0) continue;
         snprintf(out, len, "%s:%d", ar.short_src, ar.currentline);
         return;
     }

@@ -10,6 +10,7 @@
 
 struct config;
 struct sched_task;
+struct store;
 
 /* Finished handler threads kept for the next events: saves a thread's allocation and
  * its garbage collection per event. */
@@ -37,6 +38,11 @@ struct script {
     int timed_out;
     int limit_ms;                /* for the timeout message */
     int mem_limit_mb;            /* for the memory message */
+    int max_depth;               /* limits.max_recursion: Lua call depth */
+    int max_coroutines;          /* limits.max_coroutines, per event */
+    int load_coroutines;         /* coroutines created while no task runs (top level) */
+    int limit_hit;               /* a limit failed the code that ran: collect garbage */
+    struct store *store;         /* lark.store, shared by every script (NULL: none) */
     int nidle;
     struct { lua_State *co; int ref; } idle[SCRIPT_IDLE_THREADS];
 };
@@ -49,6 +55,13 @@ static inline struct script *script_of(lua_State *L) {
  * level. NULL with "file:line: message" in err on any failure. */
 struct script *script_open(const struct config *cfg, const char *dir, const char *file,
                            const char *lua_dir, char *err, size_t errlen);
+/* The same with everything a runtime shares with its scripts. */
+struct script_args {
+    const struct config *cfg;
+    const char *dir, *file, *lua_dir;
+    struct store *store;         /* lark.store (NULL: its calls answer nil, err) */
+};
+struct script *script_open_with(const struct script_args *a, char *err, size_t errlen);
 void script_close(struct script *s);
 
 /* Pushes the handler for an event onto s->L (first match: lark.on(type), the global
@@ -56,8 +69,8 @@ void script_close(struct script *s);
  * May raise (memory): call under lua_pcall. */
 int script_push_handler(struct script *s, const char *type, const char *name);
 
-/* "file:line" of the innermost Lua frame of a thread that stopped with an error, or ""
- * when it has none. */
+/* "file:line" of the innermost Lua frame of a thread that stopped with an error (frames
+ * of the Lua half of lark skipped), or "" when it has none. */
 void script_where(lua_State *co, char *out, size_t len);
 
 #endif

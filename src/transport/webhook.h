@@ -1,6 +1,6 @@
-/* The webhook server: evhttp on webhook.listen + webhook.path. Verifies the signature
- * over the raw body, the timestamp window, decrypts, and hands the event JSON to the
- * dispatcher; maps the dispatcher's answer to the HTTP response. */
+/* The webhook server: http_server on webhook.listen + webhook.path. Verifies the
+ * signature over the raw body, the timestamp window, decrypts, and hands the event JSON
+ * to the dispatcher; maps the dispatcher's answer to the HTTP response. */
 #ifndef LARKGW_TRANSPORT_WEBHOOK_H
 #define LARKGW_TRANSPORT_WEBHOOK_H
 
@@ -16,6 +16,7 @@ struct webhook *webhook_new(struct event_base *base, const struct config *cfg,
 int webhook_port(const struct webhook *w);
 /* Stops accepting; requests in flight still get their answer. */
 void webhook_stop(struct webhook *w);
+/* Call after dispatcher_free: a reply arriving after this would reach freed memory. */
 void webhook_free(struct webhook *w);
 
 #endif

@@ -244,8 +244,7 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg) {
         } else if (!c->freed && c->state != C_DONE) {
             char why[300], err[256];
             net_error_describe(bev, what, err, sizeof err);
-            snprintf(why, sizeof why, "%s: %s",
-                     c->state < C_OPEN ? "cannot connect" : "connection lost", err);
+            snprintf(why, sizeof why, "%s%s", c->state < C_OPEN ? "cannot connect: " : "", err);
             if (c->state == C_HANDSHAKE && (what & BEV_EVENT_EOF))
                 snprintf(why, sizeof why, "connection closed during the handshake");
             conn_finish(c, WS_HANDSHAKE_BUSY, why);

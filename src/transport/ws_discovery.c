@@ -1,6 +1,6 @@
 #include "transport/ws_discovery.h"
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>

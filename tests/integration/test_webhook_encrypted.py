@@ -125,6 +125,8 @@ class EncryptedWebhook(unittest.TestCase):
     def test_event_wrong_token(self):
         status, _, _ = self.post(*lc.signed_encrypted(lc.message_event(token="not-the-token")))
         self.assertEqual(status, 401)
+        # the dispatcher's refusals are logged by the webhook, which knows the peer
+        self.d.wait_log(r'webhook: refused 401 from 127\.0\.0\.1:\d+: \{"msg":')
 
     def test_unsigned_event_refused(self):
         """Only url_verification comes unsigned; an unsigned event is a forgery."""

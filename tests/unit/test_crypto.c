@@ -190,7 +190,7 @@ static const char *encrypt_field(const char *body, size_t *len) {
 }
 
 static void fixture_decrypts(const char *enc_name, const char *plain_name) {
-    size_t blen, plen, flen;
+    size_t blen = 0, plen = 0, flen = 0;
     char *body = read_fixture(enc_name, &blen), *plain = read_fixture(plain_name, &plen);
     unsigned char key[32];
     crypto_aes_key_derive("test-encrypt-key-9f3a", key);

@@ -246,12 +246,11 @@ static void test_echo_example(void) {
     snprintf(dir, sizeof dir, "%s/scripts/examples", src ? src : "..");
     fx.cfg.scripts = strdup(dir);
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), 0);
-    CHECK_EQ_INT(RUN_MSG(&fx), 200);
-    cJSON *body = cJSON_Parse(fx.body);
-    CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(body, "msg")), "success");
-    CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(body, "echo")), "@_user_1 hi there");
-    cJSON_Delete(body);
-    CHECK(fx_log_has(&fx, "echo.lua [ev-test-1]: message om_1 from ou_1 in oc_1 : @_user_1 hi there"));
+    /* no OpenAPI here: the replies fail, and a failed reply answers 500 (redelivery);
+     * test_openapi_examples.py runs them against the emulator */
+    CHECK_EQ_INT(RUN_MSG(&fx), 500);
+    CHECK(fx_log_has(&fx, "echo.lua"));
+    CHECK(fx_log_has(&fx, "not configured"));
     CHECK_EQ_INT(fx_run(&fx, "{\"schema\":\"2.0\",\"header\":{\"event_type\":\"im.chat.updated_v1\"}}",
                         "im.chat.updated_v1", "on_p2_chat_updated_v1"), 200);
     CHECK(fx_log_has(&fx, "event im.chat.updated_v1 received"));

@@ -148,6 +148,34 @@ static void test_coroutines(void) {
             "assert(coroutine.resume(co) and coroutine.close(co))");
 }
 
+/* What one event tries on the globals is gone for the next (Redis: "Try trick global
+ * protection"); rawset cannot get around the guard either. */
+static void test_no_leak_across_events(void) {
+    struct fixture fx;
+    char err[512];
+    fx_init(&fx);
+    fx_write(&fx, "a.lua",
+             "runs = 0\n"
+             "function on_event()\n"
+             "  runs = runs + 1\n"
+             "  if runs == 1 then\n"
+             "    assert(not pcall(setmetatable, _G, {__index = function() return 'leaked' end}))\n"
+             "    assert(not pcall(rawset, _ENV, 'leak', 1) and not pcall(rawset, _G, 'leak', 1))\n"
+             "    assert(not pcall(function() _G.leak = 1 end))\n"
+             "    assert(rawset(_ENV, 'runs', runs) == _ENV)\n"
+             "    assert(rawset({}, 'x', 1).x == 1 and not pcall(rawset, 'str', 1, 1))\n"
+             "  else\n"
+             "    assert(leak == nil and rawget(_G, 'leak') == nil and anything == nil)\n"
+             "    lark.log.info('clean second event', runs)\n"
+             "  end\n"
+             "end\n");
+    CHECK_EQ_INT(fx_load(&fx, err, sizeof err), 0);
+    CHECK_EQ_INT(RUN_MSG(&fx), 200);
+    CHECK_EQ_INT(RUN_MSG(&fx), 200);
+    CHECK(fx_log_has(&fx, "clean second event 2"));
+    fx_free(&fx);
+}
+
 static void test_xpcall(void) {
     ALLOWED("local ok, e = xpcall(function() error('boom', 0) end, function(m) return 'handled ' .. m end)\n"
             "assert(not ok and e == 'handled boom', e)");
@@ -165,6 +193,7 @@ int main(void) {
     RUN(test_memory_bomb);
     RUN(test_infinite_loops);
     RUN(test_xpcall);
+    RUN(test_no_leak_across_events);
     RUN(test_coroutines);
     return test_report();
 }

@@ -228,9 +228,15 @@ static void test_refusals(void) {
     n = snprintf(req, sizeof req, "POST /webhook/event HTTP/1.1\r\nHost: t\r\n"
                  "Content-Length: 8\r\n\r\nnot json");
     expect(w, req, (size_t)n, 400, "JSON");
+    /* decided from Content-Length: the body is never sent */
     n = snprintf(req, sizeof req, "POST /webhook/event HTTP/1.1\r\nHost: t\r\n"
                  "Content-Length: 5000\r\n\r\n");
-    expect(w, req, (size_t)n, 413, NULL);
+    expect(w, req, (size_t)n, 413, "{\"msg\":\"body too large\"}");
+    n = snprintf(req, sizeof req, "BREW /webhook/event HTTP/1.1\r\nHost: t\r\n\r\n");
+    expect(w, req, (size_t)n, 501, "{\"msg\":\"method not implemented\"}");
+    n = snprintf(req, sizeof req, "POST /webhook/event HTTP/1.1\r\nHost: t\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+    expect(w, req, (size_t)n, 501, "Content-Length");
     CHECK_EQ_INT(fake.submits, 0);
     free(body);
     stop(w);

@@ -30,6 +30,7 @@ static SSL_CTX *server_tls;
 static int server_open;
 static char server_got[256];        /* what the server unmasked from the client */
 static int server_saw_unmasked, server_saw_close;
+static char server_pong[32];       /* the payload of the client's WS pong */
 
 struct srv {
     struct bufferevent *bev;
@@ -85,6 +86,7 @@ static void srv_handshake(struct srv *s, struct evbuffer *in) {
     } else if (mode == M_SERVER_CLOSE) {
         srv_send(s, 8, "\x03\xe8", 2);
     } else if (mode == M_ECHO) {
+        srv_send(s, 9, "pp", 2);            /* a WS ping: wslay must answer it */
         srv_send(s, 2, "hello", 5);
     }
 }
@@ -108,7 +110,9 @@ static int srv_frame(struct srv *s, struct evbuffer *in) {
     evbuffer_remove(in, data, len);
     for (size_t i = 0; i < len; i++) data[i] ^= mask[i % 4];
     int opcode = h[0] & 0x0f;
-    if (opcode == 8) {
+    if (opcode == 10) {
+        snprintf(server_pong, sizeof server_pong, "%.*s", (int)len, (const char *)data);
+    } else if (opcode == 8) {
         server_saw_close = 1;
         if (mode != M_SERVER_CLOSE) srv_send(s, 8, "\x03\xe8", 2);
     } else if (opcode == 2) {
@@ -193,6 +197,7 @@ static void run(enum mode m, const char *scheme, SSL_CTX *client_tls, struct cli
     mode = m;
     server_got[0] = '\0';
     server_saw_unmasked = server_saw_close = 0;
+    server_pong[0] = '\0';
     memset(c, 0, sizeof *c);
     c->close_after_reply = 1;
     struct ws_conn_options opt = { 1000, 3000, dead_after_ms };
@@ -215,6 +220,7 @@ static void test_echo_and_close(void) {
     CHECK_EQ_STR(server_got, "ping!");
     CHECK_EQ_INT(server_saw_unmasked, 0);      /* RFC 6455: every client frame masked */
     CHECK_EQ_INT(server_saw_close, 1);
+    CHECK_EQ_STR(server_pong, "pp");
     CHECK_EQ_STR(c.why, "closed");
 }
 

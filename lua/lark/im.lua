@@ -1,0 +1,67 @@
+-- lark.im: send and reply to messages (PROTOCOL.md §4) over lark.api.post. Like every
+-- lark.api call, each returns the decoded answer (res.data.message_id) or nil, err, and
+-- may only be called from a handler. `content` is a table (encoded here) or a JSON string.
+local M = {}
+
+local function check(v, n, fname, want)
+  if type(v) ~= want then
+    error(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, fname, want, type(v)), 3)
+  end
+end
+
+local function encode(content, n, fname)
+  if type(content) == "table" then return lark.json.encode(content) end
+  check(content, n, fname, "string")
+  return content
+end
+
+local function options(opts, n, fname, allowed)
+  if opts == nil then return {} end
+  check(opts, n, fname, "table")
+  for k in pairs(opts) do
+    if not allowed[k] then
+      error(("bad argument #%d to '%s' (unknown option '%s')"):format(n, fname, tostring(k)), 3)
+    end
+  end
+  return opts
+end
+
+local SEND_OPTS = { uuid = true, tenant_key = true, timeout = true }
+local REPLY_OPTS = { uuid = true, reply_in_thread = true, tenant_key = true, timeout = true }
+
+-- lark.im.send(receive_id_type, receive_id, msg_type, content [, opts])
+-- receive_id_type: "open_id", "user_id", "union_id", "email" or "chat_id".
+-- opts: uuid (the platform's idempotency key), tenant_key, timeout (seconds).
+function M.send(receive_id_type, receive_id, msg_type, content, opts)
+  check(receive_id_type, 1, "send", "string")
+  check(receive_id, 2, "send", "string")
+  check(msg_type, 3, "send", "string")
+  content = encode(content, 4, "send")
+  opts = options(opts, 5, "send", SEND_OPTS)
+  return lark.api.post("/open-apis/im/v1/messages", {
+    query = { receive_id_type = receive_id_type },
+    body = { receive_id = receive_id, msg_type = msg_type, content = content, uuid = opts.uuid },
+    tenant_key = opts.tenant_key,
+    timeout = opts.timeout,
+  })
+end
+
+-- lark.im.reply(message_id, msg_type, content [, opts])
+-- opts: reply_in_thread (boolean), uuid, tenant_key, timeout (seconds).
+function M.reply(message_id, msg_type, content, opts)
+  check(message_id, 1, "reply", "string")
+  if #message_id > 128 or not message_id:match("^[%w_%-]+$") then
+    error("bad argument #1 to 'reply' (not a message id)", 2)
+  end
+  check(msg_type, 2, "reply", "string")
+  content = encode(content, 3, "reply")
+  opts = options(opts, 4, "reply", REPLY_OPTS)
+  return lark.api.post("/open-apis/im/v1/messages/" .. message_id .. "/reply", {
+    body = { msg_type = msg_type, content = content, reply_in_thread = opts.reply_in_thread,
+             uuid = opts.uuid },
+    tenant_key = opts.tenant_key,
+    timeout = opts.timeout,
+  })
+end
+
+return M

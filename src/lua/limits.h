@@ -1,0 +1,43 @@
+/* Limits per state and per event, beyond the allocator's memory cap (script.c): the
+ * time budget, the call depth and the coroutine count, and budgeted versions of the
+ * library functions whose C loops the count hook never sees. Private to src/lua/.
+ *
+ * Every limit fails the code that hit it with one error naming the limit:
+ *   "file:line: time budget spent (limits.handler_timeout_ms = N)"   (pcall cannot keep it)
+ *   "file:line: recursion too deep (limits.max_recursion = N)"
+ *   "file:line: too many coroutines (limits.max_coroutines = N)"
+ *   "not enough memory (limits.memory_mb = N)"                        (the allocator)
+ * and marks the state (s->limit_hit) so the scheduler collects its garbage at once. */
+#ifndef LARKGW_LUA_LIMITS_H
+#define LARKGW_LUA_LIMITS_H
+
+#include <lua.h>
+#include <stddef.h>
+
+/* VM instructions between two checks of the deadline and the call depth. */
+#define LIMITS_HOOK_COUNT 1000
+
+/* Arms the count hook on thread L; the script's deadline is s->deadline_ms. */
+void limits_arm(lua_State *L);
+
+/* For C loops: raises the time-budget error once s->deadline_ms has passed. */
+void limits_check_time(lua_State *L);
+
+/* Raises the time-budget error; from then on the hook fires on every line, so a
+ * pcall that swallows the error dies at its next line. level as for luaL_where. */
+int limits_timeout(lua_State *L, int level);
+
+/* A lua_CFunction for the coroutine wrappers: counts one coroutine against
+ * limits.max_coroutines (per event; per load while a top level runs), raises past it. */
+int limits_note_coroutine(lua_State *L);
+
+/* Bytes the state may still allocate before its memory cap. */
+size_t limits_headroom(lua_State *L);
+
+/* Replaces, in the global string and table libraries of L (while the sandbox is being
+ * built, before anything captured them), find, match, gmatch and gsub with the
+ * budgeted matcher (src/pattern) and rep, concat, insert, remove and move with
+ * versions that check the deadline in their loops. Raises on memory errors. */
+void limits_open(lua_State *L);
+
+#endif

@@ -1,0 +1,74 @@
+"""SIGTERM with a webhook request in flight: the listener closes, a request on an open
+keep-alive connection is answered 503 (draining), and the request in flight still gets
+its answer (a reply that comes later than the request, through evhttp) before the
+daemon exits 0. Needs lark.sleep to keep a handler in flight; skipped without it."""
+import http.client as httplib
+import json
+import signal
+import socket
+import threading
+import unittest
+
+import lark_crypto as lc
+from harness import Daemon
+
+SCRIPT = r'''
+lark.log.info("has sleep: " .. tostring(lark.sleep ~= nil))
+function on_p2_message_receive_v1(event)
+  local text = lark.json.decode(event.event.message.content).text
+  if text == "slow" then
+    lark.log.info("slow handler started")
+    lark.sleep(1.5)
+    lark.log.info("slow handler done")
+  end
+end
+'''
+
+
+def post(conn, env):
+    body, headers = lc.signed_encrypted(env)
+    conn.request("POST", "/webhook/event", body=body, headers=headers)
+    res = conn.getresponse()
+    return res.status, res.read()
+
+
+class Shutdown(unittest.TestCase):
+
+    def test_in_flight_answered_new_refused(self):
+        d = Daemon(config={"encrypt_key": lc.ENCRYPT_KEY, "log": {"level": "info"}},
+                   scripts={"slow.lua": SCRIPT})
+        try:
+            d.wait_log(r"has sleep: (true|false)")
+            if "has sleep: true" not in d.log():
+                d.stop()
+                self.skipTest("lark.sleep is not there yet")
+            port = d.webhook_port
+            idle = httplib.HTTPConnection("127.0.0.1", port, timeout=20)
+            self.assertEqual(post(idle, lc.message_event("warm up"))[0], 200)
+
+            slow, result = httplib.HTTPConnection("127.0.0.1", port, timeout=20), {}
+            t = threading.Thread(target=lambda: result.update(r=post(slow, lc.message_event("slow"))))
+            t.start()
+            d.wait_log(r"slow handler started")
+            d.signal(signal.SIGTERM)
+            d.wait_log(r"gateway: stopping")
+
+            status, body = post(idle, lc.message_event("too late"))
+            self.assertEqual(status, 503, body)
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+            t.join(timeout=20)
+            self.assertFalse(t.is_alive())
+            self.assertEqual(result["r"][0], 200, result)
+            self.assertEqual(json.loads(result["r"][1]), {"msg": "success"})
+            d.wait_log(r"slow handler done")
+            idle.close()
+            slow.close()
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
