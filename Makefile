@@ -24,7 +24,9 @@ test: deps
 	@cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
-	@bench/run.sh $(BUILD)/larkgw
+	@SCENARIO=log bench/run.sh $(BUILD)/larkgw
+	@SCENARIO=echo bench/run.sh $(BUILD)/larkgw
+	@bench/reload.sh $(BUILD)/larkgw
 
 fuzz: deps
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DLARKGW_FUZZ=ON >/dev/null

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Webhook throughput: signed, encrypted im.message.receive_v1 events, each with its own
-# event_id and message_id, replayed by wrk (32 connections) against larkgw running
-# scripts/examples/echo.lua. larkgw is pinned to core 0, wrk to core 1.
+# event_id and message_id, replayed by wrk (32 connections) against larkgw. larkgw is
+# pinned to core 0, wrk (and the emulator) to core 1.
 #   bench/run.sh build/larkgw
+# SCENARIO=echo (default): scripts/examples/echo.lua, which replies to every message
+#   through the OpenAPI of `larkgw emulator` (token + one reply call per event);
+# SCENARIO=log: bench/handler.lua, the same parsing without the reply.
 # Knobs (env): DURATION (s, default 5), CONNECTIONS (32), EVENTS (fresh events to
 # generate, default 200000), LARKGW_CORE (0), WRK_CORE (1).
 set -euo pipefail
@@ -18,6 +21,7 @@ WRK_CORE=${WRK_CORE:-1}
 KEY=bench-encrypt-key-5d2c
 TOKEN=bench-token-81f0
 WEBHOOK_PATH=/webhook/event
+SCENARIO=${SCENARIO:-echo}
 
 for tool in wrk taskset cc python3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps)" >&2; exit 1; }
@@ -26,18 +30,26 @@ done
 
 WORK=$(mktemp -d /tmp/larkgw-bench.XXXXXX)
 PID=
-cleanup() {
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$PID" 2>/dev/null || true
+EMU_PID=
+stop_pid() {
+    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+        kill -TERM "$1" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$1" 2>/dev/null || true
     fi
+}
+cleanup() {
+    stop_pid "$PID"
+    stop_pid "$EMU_PID"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 # A free loopback port (the daemon logs at warn, so it cannot tell us its own).
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+PORT=$(free_port)
 
 cc -O2 -D_GNU_SOURCE -I"$SRC/src" -o "$WORK/gen" "$SRC/bench/gen.c" "$SRC/src/crypto/crypto.c" \
    -lcrypto -lpthread
@@ -45,8 +57,25 @@ echo "bench: generating $EVENTS signed, encrypted events..." >&2
 "$WORK/gen" "$EVENTS" "$KEY" "$TOKEN" "127.0.0.1:$PORT" "$WEBHOOK_PATH" "$WORK/requests.bin"
 
 mkdir -p "$WORK/scripts"
-cp "$SRC/scripts/examples/echo.lua" "$WORK/scripts/"
+OPENAPI=""
+case "$SCENARIO" in
+echo)
+    cp "$SRC/scripts/examples/echo.lua" "$WORK/scripts/"
+    EMU_PORT=$(free_port)
+    taskset -c "${EMU_CORE:-$WRK_CORE}" "$BIN" emulator --listen "127.0.0.1:$EMU_PORT" --log-level warn \
+        > "$WORK/emulator.log" 2>&1 &
+    EMU_PID=$!
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$EMU_PORT") 2>/dev/null && break
+        sleep 0.1
+    done
+    OPENAPI="domain = \"http://127.0.0.1:$EMU_PORT\" app_id = \"cli_emulator\" app_secret = \"emulator-secret\""
+    ;;
+log) cp "$SRC/bench/handler.lua" "$WORK/scripts/" ;;
+*) echo "bench: SCENARIO is echo or log" >&2; exit 1 ;;
+esac
 cat > "$WORK/bench.conf.lua" <<EOF
+$OPENAPI
 mode = "webhook"
 encrypt_key = "$KEY"
 verification_token = "$TOKEN"
@@ -80,9 +109,11 @@ eval "${LINE#BENCH }"
 # shellcheck disable=SC2154  # the variables come from wrk.lua's BENCH line
 awk -v req="$requests" -v dur="$duration_us" -v bad="$non2xx" -v sock="$socket_errors" \
     -v p50="$p50_us" -v p99="$p99_us" -v hwm="$HWM_KB" -v wrapped="$wrapped" \
-    -v conns="$CONNECTIONS" 'BEGIN {
+    -v conns="$CONNECTIONS" -v scenario="$SCENARIO" 'BEGIN {
     ok = req - bad
-    printf "%-34s %s\n", "larkgw webhook bench", "(signed + encrypted, echo.lua, 1 core)"
+    what = scenario == "echo" ? "echo.lua, one reply each via the emulator" : "bench/handler.lua, no API call"
+    printf "%-34s %s\n", "larkgw webhook bench", "(signed + encrypted, 1 core)"
+    printf "%-34s %s\n", "scenario", what
     printf "%-34s %d\n", "connections", conns
     printf "%-34s %.0f\n", "events/s (2xx answers)", ok / (dur / 1e6)
     printf "%-34s %.2f ms\n", "latency p50", p50 / 1000

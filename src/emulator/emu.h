@@ -65,6 +65,7 @@ struct emu {
     struct emu_event *events;       /* delivered, not yet acked (or out of attempts) */
     int nevents;
     cJSON *acks;                    /* array of ack records, oldest first */
+    int nacks;                 /* cJSON_GetArraySize walks the list */
     struct { char message_id[33], event_id[65]; } recent[256]; /* for late acks' records */
     unsigned nrecent;
     uint64_t next_log_id;

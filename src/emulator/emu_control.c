@@ -139,9 +139,10 @@ static void get_acks(struct emu_req *r, cJSON *body) {
 
 static void delete_acks(struct emu_req *r, cJSON *body) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "cleared", cJSON_GetArraySize(r->emu->acks));
+    cJSON_AddNumberToObject(o, "cleared", r->emu->nacks);
     cJSON_Delete(r->emu->acks);
     r->emu->acks = cJSON_CreateArray();
+    r->emu->nacks = 0;
     emu_http_reply_json(r, 200, o);
 }
 

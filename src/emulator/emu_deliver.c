@@ -198,9 +198,12 @@ static void settle(struct emu *emu, const char *message_id, int ok, long code, c
 }
 
 void emu_record_ack(struct emu *emu, cJSON *rec) {
-    if (cJSON_GetArraySize(emu->acks) >= EMU_MAX_ACKS)
+    if (emu->nacks >= EMU_MAX_ACKS) {
         cJSON_Delete(cJSON_DetachItemFromArray(emu->acks, 0));
+        emu->nacks--;
+    }
     cJSON_AddItemToArray(emu->acks, rec);
+    emu->nacks++;
     emu->stats.acks++;
 }
 

@@ -52,6 +52,7 @@ struct emu_oapi {
     cJSON *calls;                       /* records, oldest first */
     long next_call_id;
     size_t call_bytes;
+    int ncalls;                /* cJSON_GetArraySize walks the list: keep the count */
     struct oapi_settings set;
     struct later *later;
     int nlater;
@@ -142,9 +143,9 @@ static size_t kept_bytes(const cJSON *rec) {
 }
 
 static void calls_trim(struct emu_oapi *o) {
-    while (cJSON_GetArraySize(o->calls) > 1 &&
-           (cJSON_GetArraySize(o->calls) > CALLS_MAX || o->call_bytes > CALLS_BYTES_MAX)) {
+    while (o->ncalls > 1 && (o->ncalls > CALLS_MAX || o->call_bytes > CALLS_BYTES_MAX)) {
         cJSON *old = cJSON_DetachItemFromArray(o->calls, 0);
+        o->ncalls--;
         o->call_bytes -= kept_bytes(old);
         cJSON_Delete(old);
     }
@@ -153,6 +154,7 @@ static void calls_trim(struct emu_oapi *o) {
 static void calls_add(struct emu_oapi *o, cJSON *rec) {
     o->call_bytes += kept_bytes(rec);
     cJSON_AddItemToArray(o->calls, rec);
+    o->ncalls++;
     calls_trim(o);
 }
 
@@ -240,10 +242,11 @@ cJSON *emu_openapi_calls(struct emu *emu, const char *prefix) {
 
 int emu_openapi_clear_calls(struct emu *emu) {
     struct emu_oapi *o = emu->oapi;
-    int n = cJSON_GetArraySize(o->calls);
+    int n = o->ncalls;
     cJSON_Delete(o->calls);
     o->calls = cJSON_CreateArray();
     o->call_bytes = 0;
+    o->ncalls = 0;
     return n;
 }
 

@@ -204,6 +204,7 @@ static void call_on_read(struct bufferevent *bev, void *arg) {
 static void call_on_event(struct bufferevent *bev, short what, void *arg) {
     struct http_call *call = arg;
     if (what & BEV_EVENT_CONNECTED) {
+        net_set_nodelay(bev);
         call_send(call);
         return;
     }

@@ -11,6 +11,8 @@
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <strings.h>
 
@@ -204,4 +206,10 @@ void net_error_describe(struct bufferevent *bev, short what, char *out, size_t l
         int e = EVUTIL_SOCKET_ERROR();
         snprintf(out, len, "%s", e ? evutil_socket_error_to_string(e) : "connection error");
     }
+}
+
+void net_set_nodelay(struct bufferevent *bev) {
+    int one = 1;
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }

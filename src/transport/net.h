@@ -42,4 +42,8 @@ struct bufferevent *net_connect(struct event_base *base, struct evdns_base *dns,
  * "dns: ...", "tls: certificate verify failed: ...", "closed by peer". */
 void net_error_describe(struct bufferevent *bev, short what, char *out, size_t len);
 
+/* Once connected: small requests and acks go out at once instead of waiting on Nagle's
+ * algorithm for the peer's delayed ACK (40 ms per round trip on Linux). */
+void net_set_nodelay(struct bufferevent *bev);
+
 #endif

@@ -229,6 +229,7 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg) {
             return;
         }
         c->state = C_HANDSHAKE;
+        net_set_nodelay(bev);
         struct evbuffer *req = evbuffer_new();
         if (req) {
             ws_handshake_request(req, &c->url, c->key);
