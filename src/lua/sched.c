@@ -44,6 +44,7 @@ struct sched_task *sched_task_new(struct sched *sc, struct script *s, long budge
 void sched_task_free(struct sched_task *t) {
     struct script *s = t->script;
     lua_State *L = s->L;
+    if (t->wait.cancel) t->wait.cancel(t->wait.arg);   /* nothing may wake a freed task */
     if (t->co && lua_resetthread(t->co) == LUA_OK && s->nidle < SCRIPT_IDLE_THREADS) {
         s->idle[s->nidle].co = t->co;
         s->idle[s->nidle++].ref = t->co_ref;
@@ -189,7 +190,13 @@ static int resume_push(lua_State *L, int status, lua_KContext ctx) {
 
 int sched_suspend(lua_State *L, const struct sched_wait *w) {
     struct sched_task *t = sched_current(L);
-    if (!t) return luaL_error(L, "this call is only allowed in a handler, outside coroutines");
+    if (!t || !lua_isyieldable(L)) {
+        /* the binding already started its I/O: stop it, or it would wake a dead task */
+        if (w->cancel) w->cancel(w->arg);
+        return luaL_error(L, t ? "this call cannot wait here (inside a metamethod, a "
+                                 "table.sort comparator or a gsub callback)"
+                               : "this call is only allowed in a handler, outside coroutines");
+    }
     t->wait = *w;
     return lua_yieldk(L, 0, (lua_KContext)t, resume_push);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/log.h"
 #include "core/util.h"
 #include "transport/http_parser.h"
 #include "transport/net.h"
@@ -63,8 +64,14 @@ struct http_client *http_client_new(struct event_base *base, const char *ca_file
         free(c);
         return NULL;
     }
-    /* Without a resolver, bufferevent falls back to a blocking getaddrinfo. */
+    /* Without a resolver, bufferevent falls back to a blocking getaddrinfo: refuse. */
     c->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    if (!c->dns) {
+        log_error("http", "cannot set up the DNS resolver (see /etc/resolv.conf)");
+        SSL_CTX_free(c->tls);
+        free(c);
+        return NULL;
+    }
     return c;
 }
 

@@ -200,7 +200,7 @@ static int pool_init(struct ws_pool *p) {
     p->reasm_timer = evtimer_new(p->base, pool_on_fragment_timer, p);
     p->n = cfg->connections > 0 ? cfg->connections : 1;
     p->slots = calloc((size_t)p->n, sizeof *p->slots);
-    if (!p->http || !p->tls || !p->reasm || !p->reasm_timer || !p->slots) return -1;
+    if (!p->http || !p->tls || !p->dns || !p->reasm || !p->reasm_timer || !p->slots) return -1;
     for (int i = 0; i < p->n; i++) {
         struct ws_slot *s = &p->slots[i];
         s->pool = p;

@@ -315,8 +315,9 @@ int ws_conn_send(struct ws_conn *c, const uint8_t *data, size_t len) {
     if (wslay_event_queue_msg(c->ws, &msg) != 0) return -1;
     enter(c);
     conn_flush(c);
+    int open = c->state == C_OPEN;    /* the flush may have failed and closed it */
     leave(c);
-    return 0;
+    return open ? 0 : -1;
 }
 
 void ws_conn_set_dead_after(struct ws_conn *c, int dead_after_ms) {

@@ -71,6 +71,14 @@ static void query_get(const char *query, const char *name, char *out, size_t len
     }
 }
 
+/* Platform-controlled text going to a log: printable ASCII only, bounded. */
+static void sanitize(const char *in, char *out, size_t len) {
+    size_t i = 0;
+    for (; in && in[i] && i + 1 < len; i++)
+        out[i] = (in[i] >= ' ' && in[i] < 0x7f) ? in[i] : '?';
+    out[i] = '\0';
+}
+
 static int endpoint_from_url(const char *url, struct ws_endpoint *ep) {
     struct net_url u;
     if (net_url_parse(url, &u)) return -1;
@@ -78,6 +86,7 @@ static int endpoint_from_url(const char *url, struct ws_endpoint *ep) {
     const char *q = strchr(u.target, '?');
     char sid[32];
     query_get(q ? q + 1 : "", "device_id", ep->device_id, sizeof ep->device_id);
+    sanitize(ep->device_id, ep->device_id, sizeof ep->device_id);   /* it is logged */
     query_get(q ? q + 1 : "", "service_id", sid, sizeof sid);
     net_url_free(&u);
     char *end;
@@ -93,14 +102,6 @@ static const char *code_meaning(double code) {
     if (code == 514) return "auth failed: check app_id and app_secret";
     if (code == 1000040350) return "too many connections: at most 50 per app";
     return "refused";
-}
-
-/* Platform-controlled text going to a log: printable ASCII only, bounded. */
-static void sanitize(const char *in, char *out, size_t len) {
-    size_t i = 0;
-    for (; in && in[i] && i + 1 < len; i++)
-        out[i] = (in[i] >= ' ' && in[i] < 0x7f) ? in[i] : '?';
-    out[i] = '\0';
 }
 
 int ws_discovery_parse(int http_status, const char *body, size_t len, struct ws_endpoint *ep,

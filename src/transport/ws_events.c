@@ -65,6 +65,8 @@ static void on_reply(void *arg, int status, const char *body, size_t len) {
                  mid ? mid : "-", code);
     }
     free(ack);
+    /* a failed send closes the slot, which resets its count and bumps its generation */
+    live = live && in->generation == s->generation;
     inflight_unlink(in);
     if (live && --s->inflight == 0 && p->stopping) ws_slot_acks_done(s);
 }

@@ -38,7 +38,7 @@ class Examples(unittest.TestCase):
         return out
 
     def test_echo(self):
-        got = self.replies_to("echo.lua", ["hello", "@_user_1  hi there "])
+        got = self.replies_to("echo.lua", ["hello", "@_user_1  hi there ", "/ping"])
         self.assertEqual(got, {"hello": "echo: hello", "@_user_1  hi there ": "echo: hi there"})
 
     def test_commands(self):

@@ -237,6 +237,23 @@ static void test_sleep_and_wall_bound(void) {
     teardown(&e);
 }
 
+/* A call where Lua cannot yield (a sort comparator, a metamethod) stops the I/O it
+ * started and raises; run_msg's loop runs dry, so a timer or answer left behind would
+ * wake the finished task (a use-after-free under ASan). */
+static void test_wait_across_c_call(void) {
+    struct env e;
+    setup(&e, 0, "local function cmp(f) return function(a, b) f() return a < b end end\n"
+                 "function on_p2_message_receive_v1()\n"
+                 "  local _, e1 = pcall(table.sort, {3, 1, 2}, cmp(function() lark.sleep(0) end))\n"
+                 "  local _, e2 = pcall(table.sort, {3, 1, 2}, cmp(function() lark.api.get('x') end))\n"
+                 "  lark.log.info('W1', e1)\n  lark.log.info('W2', e2)\n"
+                 "end\n");
+    CHECK_EQ_INT(run_msg(&e), 200);
+    CHECK(fx_log_has(&e.fx, "bot.lua:3: this call cannot wait here"));
+    CHECK(fx_log_has(&e.fx, "bot.lua:4: this call cannot wait here"));
+    teardown(&e);
+}
+
 int main(void) {
     RUN(test_reply_and_requests);
     RUN(test_failure_is_nil_err);
@@ -246,5 +263,6 @@ int main(void) {
     RUN(test_not_configured);
     RUN(test_cancel_on_free);
     RUN(test_sleep_and_wall_bound);
+    RUN(test_wait_across_c_call);
     return test_report();
 }
