@@ -53,6 +53,7 @@ static const struct config_key keys[] = {
     { "ack_deadline_ms", K_INT, OFF(ack_deadline_ms), 1, 60000, NULL },
     { "order", K_ENUM, OFF(order), 0, 0, order_names },
     { "order_queue_max", K_INT, OFF(order_queue_max), 1, 1000000, NULL },
+    { "max_in_flight", K_INT, OFF(max_in_flight), 1, 10000000, NULL },
     { "dedup.ttl_s", K_INT, OFF(dedup.ttl_s), 0, 86400 * 30, NULL },
     { "dedup.max_entries", K_INT, OFF(dedup.max_entries), 1, 100000000, NULL },
     { "store.max_entries", K_INT, OFF(store.max_entries), 1, 100000000, NULL },
@@ -96,6 +97,7 @@ void config_init(struct config *cfg) {
     cfg->ack_deadline_ms = 2500;
     cfg->order = ORDER_CHAT;
     cfg->order_queue_max = 1000;
+    cfg->max_in_flight = 10000;
     cfg->dedup.ttl_s = 28800;
     cfg->dedup.max_entries = 1000000;
     cfg->store.max_entries = 100000;

@@ -34,6 +34,7 @@ struct config {
     int ack_deadline_ms;
     enum config_order order;
     int order_queue_max;      /* events waiting per chat before new ones are refused */
+    int max_in_flight;        /* events accepted and not yet finished, all chats */
     struct { int ttl_s; int max_entries; } dedup;
     struct { int max_entries; long max_bytes; } store;
     struct { int dead_after_s; int fragment_timeout_s; long max_message; } ws;

@@ -65,9 +65,29 @@ static void gateway_metrics_script(void *arg, const char *name, size_t bytes) {
     evbuffer_add_printf(arg, "larkgw_lua_memory_bytes{script=\"%s\"} %zu\n", name, bytes);
 }
 
+/* Ready while serving and, with a long connection, while at least one is open. */
 static int gateway_ready(void *arg) {
     struct gateway *gw = arg;
-    return !gw->stopping;
+    if (gw->stopping) return 0;
+    if (!gw->ws) return 1;
+    struct ws_pool_stats w;
+    ws_pool_get_stats(gw->ws, &w);
+    return w.open > 0;
+}
+
+static void gateway_metrics_ws(struct gateway *gw, struct evbuffer *out) {
+    struct ws_pool_stats w;
+    ws_pool_get_stats(gw->ws, &w);
+    evbuffer_add_printf(out,
+        "larkgw_ws_connections %d\nlarkgw_ws_open %d\n"
+        "larkgw_ws_connects_total %llu\nlarkgw_ws_disconnects_total %llu\n"
+        "larkgw_ws_discovery_failures_total %llu\nlarkgw_ws_handshake_failures_total %llu\n"
+        "larkgw_ws_events_total %llu\nlarkgw_ws_acks_total %llu\n"
+        "larkgw_ws_acks_failed_total %llu\nlarkgw_ws_acks_dropped_total %llu\n"
+        "larkgw_ws_bad_frames_total %llu\nlarkgw_ws_bad_fragments_total %llu\n",
+        w.connections, w.open, w.connects, w.disconnects, w.discovery_failures,
+        w.handshake_failures, w.events, w.acks, w.acks_failed, w.acks_dropped, w.bad_frames,
+        w.bad_fragments);
 }
 
 static void gateway_metrics(void *arg, struct evbuffer *out) {
@@ -99,6 +119,7 @@ static void gateway_metrics(void *arg, struct evbuffer *out) {
             (unsigned long long)o.calls, (unsigned long long)o.failures,
             (unsigned long long)o.retries, (unsigned long long)o.token_fetches, o.inflight);
     }
+    if (gw->ws) gateway_metrics_ws(gw, out);
     evbuffer_add_printf(out, "larkgw_lua_scripts %zu\nlarkgw_lua_retired_generations %zu\n",
                         runtime_script_count(gw->rt), runtime_retired_count(gw->rt));
     runtime_foreach_script(gw->rt, gateway_metrics_script, out);
@@ -265,6 +286,8 @@ int gateway_run(struct config *cfg) {
     gw.watch = watch_new(gw.base, cfg->scripts ? cfg->scripts : ".", 100,
                          gateway_on_scripts_changed, &gw);
     log_info("gateway", "ready mode=%s scripts=%s", config_mode_name(cfg->mode), cfg->scripts);
+    /* a restarted marketplace app that lost its ticket is deaf until the next push */
+    if (gw.api) openapi_request_app_ticket(gw.api);
     event_base_dispatch(gw.base);
     /* the loop is over: a second SIGTERM must not cut the teardown short */
     signal(SIGTERM, SIG_IGN);

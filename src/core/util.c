@@ -1,9 +1,11 @@
 #include "core/util.h"
 
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,4 +81,38 @@ void util_exe_dir(char *out, size_t len) {
     char *slash = strrchr(path, '/');
     if (slash) *slash = '\0';
     snprintf(out, len, "%s", path);
+}
+
+int util_list_has_token(const char *list, const char *token) {
+    size_t tlen = strlen(token);
+    const char *v = list;
+    while (*v) {
+        while (*v == ' ' || *v == '\t' || *v == ',') v++;
+        size_t n = strcspn(v, ","), m = n;
+        while (m && (v[m - 1] == ' ' || v[m - 1] == '\t')) m--;
+        if (m == tlen && strncasecmp(v, token, tlen) == 0) return 1;
+        v += n;
+    }
+    return 0;
+}
+
+void util_printable(const char *in, char *out, size_t len) {
+    size_t i = 0;
+    if (!len) return;
+    for (; in && in[i] && i + 1 < len; i++)
+        out[i] = (in[i] >= ' ' && in[i] < 0x7f && in[i] != '"') ? in[i] : '?';
+    out[i] = '\0';
+}
+
+cJSON *util_json_parse_one(const char *s, size_t n) {
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(s, n, &end, 0);
+    /* cJSON stops after the first value; anything but whitespace after it is garbage */
+    while (root && end < s + n && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (root && end != s + n) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
 }

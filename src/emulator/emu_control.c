@@ -111,6 +111,16 @@ static int event_options(struct emu_req *r, const cJSON *body, struct emu_event_
     return 0;
 }
 
+/* Answers a failed emu_deliver_submit()/emu_ticket_push() status; 0 when it succeeded. */
+static int reply_deliver_error(struct emu_req *r, int status) {
+    if (status == 503) emu_http_reply_error(r, 503, "no client connected");
+    else if (status == 400)
+        emu_http_reply_error(r, 400, "no webhook URL: --webhook or /_emu/settings");
+    else if (status == 429) emu_http_reply_error(r, 429, "too many events waiting for an ack");
+    else if (status) emu_http_reply_error(r, 500, "out of memory");
+    return status;
+}
+
 static void post_events(struct emu_req *r, cJSON *body) {
     struct emu_event_spec spec = { 0 };
     char event_id[65], message_id[33];
@@ -120,12 +130,7 @@ static void post_events(struct emu_req *r, cJSON *body) {
     spec.event_id = event_id;
     int status = emu_deliver_submit(r->emu, &spec, message_id);
     free(spec.payload);
-    if (status == 503) emu_http_reply_error(r, 503, "no client connected");
-    else if (status == 400)
-        emu_http_reply_error(r, 400, "no webhook URL: --webhook or /_emu/settings");
-    else if (status == 429) emu_http_reply_error(r, 429, "too many events waiting for an ack");
-    else if (status) emu_http_reply_error(r, 500, "out of memory");
-    if (status) return;
+    if (reply_deliver_error(r, status)) return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "message_id", message_id);
     cJSON_AddItemToObject(o, "event_id",
@@ -334,12 +339,7 @@ static void post_app_ticket(struct emu_req *r, cJSON *body) {
     if (way < 0) return;
     int status = emu_ticket_push(r->emu, way ? EMU_DELIVER_WS : EMU_DELIVER_WEBHOOK, ticket,
                                  message_id);
-    if (status == 503) emu_http_reply_error(r, 503, "no client connected");
-    else if (status == 400)
-        emu_http_reply_error(r, 400, "no webhook URL: --webhook or /_emu/settings");
-    else if (status == 429) emu_http_reply_error(r, 429, "too many events waiting for an ack");
-    else if (status) emu_http_reply_error(r, 500, "out of memory");
-    if (status) return;
+    if (reply_deliver_error(r, status)) return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "app_ticket", ticket);
     cJSON_AddStringToObject(o, "message_id", message_id);

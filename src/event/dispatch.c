@@ -41,6 +41,7 @@ struct dispatcher {
     struct chatq *chats;            /* NULL with order = "none" */
     struct dispatcher_stats stats;
     int draining;
+    int overloaded;              /* max_in_flight was reached: warned once */
     void (*drained)(void *arg);
     void *drained_arg;
     struct event *drain_ev;
@@ -438,6 +439,16 @@ void dispatcher_submit(struct dispatcher *d, const char *json, size_t len, unsig
         reject(d, reply, arg, 503, "draining");
         return;
     }
+    if (d->stats.in_flight >= (unsigned long long)d->cfg->max_in_flight) {
+        /* handlers waiting on a slow service pile up: shed load, the platform retries */
+        if (!d->overloaded)
+            log_warn("dispatch", "%llu events in flight (max_in_flight): refusing new ones "
+                     "with 503 until some finish", d->stats.in_flight);
+        d->overloaded = 1;
+        reject(d, reply, arg, 503, "too many events in flight");
+        return;
+    }
+    d->overloaded = 0;
     if (envelope_parse(&env, json, len, why, sizeof why) < 0) {
         reject(d, reply, arg, 400, why);
         return;

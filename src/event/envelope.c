@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/util.h"
+
 static const char *get_str(const cJSON *obj, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
@@ -81,16 +83,8 @@ static int parse_root(struct envelope *env, const cJSON *root, char *err, size_t
 
 int envelope_parse(struct envelope *env, const char *json, size_t len, char *err, size_t errlen) {
     memset(env, 0, sizeof *env);
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    cJSON *root = util_json_parse_one(json, len);
     if (!root) return fail(err, errlen, "malformed JSON");
-    /* cJSON stops after the first value; anything but whitespace after it is garbage */
-    while (end < json + len && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
-        end++;
-    if (end != json + len) {
-        cJSON_Delete(root);
-        return fail(err, errlen, "malformed JSON");
-    }
     if (parse_root(env, root, err, errlen) < 0) {
         cJSON_Delete(root);
         memset(env, 0, sizeof *env);

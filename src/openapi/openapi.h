@@ -130,6 +130,9 @@ void openapi_call_cancel(struct openapi_call *call);
 int openapi_set_app_ticket(struct openapi *api, const char *ticket);
 /* 1 when an app_ticket is known. */
 int openapi_has_app_ticket(const struct openapi *api);
+/* Marketplace apps with no ticket yet (none pushed, none on disk): asks the platform to
+ * push one now (app_ticket/resend), instead of when the first call needs it. */
+void openapi_request_app_ticket(struct openapi *api);
 
 struct openapi_stats {
     uint64_t calls, failures, retries, token_fetches, ticket_resends;

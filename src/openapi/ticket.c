@@ -101,6 +101,10 @@ int openapi_set_app_ticket(struct openapi *api, const char *ticket) {
 
 int openapi_has_app_ticket(const struct openapi *api) { return api->ticket != NULL; }
 
+void openapi_request_app_ticket(struct openapi *api) {
+    if (api->marketplace && !api->ticket) openapi_ticket_resend(api);
+}
+
 void openapi_ticket_drop(struct openapi *api) {
     char path[4096];
     if (!api->ticket) return;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/util.h"
+
 enum { S_STATUS, S_HEADERS, S_BODY_CL, S_CHUNK_SIZE, S_CHUNK_DATA, S_CHUNK_CRLF,
        S_TRAILERS, S_BODY_EOF, S_DONE, S_ERROR };
 
@@ -111,24 +113,11 @@ const char *http_parser_header(const struct http_parser *p, const char *name) {
     return NULL;
 }
 
-static int list_has_token(const char *v, const char *token) {
-    size_t tlen = strlen(token);
-    while (*v) {
-        while (*v == ' ' || *v == '\t' || *v == ',') v++;
-        size_t n = strcspn(v, ",");
-        size_t m = n;
-        while (m && (v[m - 1] == ' ' || v[m - 1] == '\t')) m--;
-        if (m == tlen && strncasecmp(v, token, tlen) == 0) return 1;
-        v += n;
-    }
-    return 0;
-}
-
 int http_parser_header_has_token(const struct http_parser *p, const char *name,
                                  const char *token) {
     for (size_t off = 0; off < p->hdr_len;) {
         const char *n = p->hdr + off, *v = n + strlen(n) + 1;
-        if (strcasecmp(n, name) == 0 && list_has_token(v, token)) return 1;
+        if (strcasecmp(n, name) == 0 && util_list_has_token(v, token)) return 1;
         off = (size_t)(v + strlen(v) + 1 - p->hdr);
     }
     return 0;
@@ -169,7 +158,7 @@ static int headers_end(struct http_parser *p) {
     if (content_length(p, &p->content_length)) return fail(p, "bad Content-Length");
     if (te) {
         p->content_length = -1;
-        p->chunked = list_has_token(te, "chunked");
+        p->chunked = util_list_has_token(te, "chunked");
         if (!p->chunked) p->keep_alive = 0;
         p->state = p->chunked ? S_CHUNK_SIZE : S_BODY_EOF;
         return HTTP_PARSER_MORE;

@@ -3,6 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/util.h"
+
 static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
                                        "PATCH" };
 
@@ -150,22 +152,10 @@ const char *http_request_header(const struct http_request *r, const char *name) 
     return NULL;
 }
 
-static int list_has_token(const char *v, const char *token) {
-    size_t tlen = strlen(token);
-    while (*v) {
-        while (*v == ' ' || *v == '\t' || *v == ',') v++;
-        size_t n = strcspn(v, ","), m = n;
-        while (m && (v[m - 1] == ' ' || v[m - 1] == '\t')) m--;
-        if (m == tlen && strncasecmp(v, token, tlen) == 0) return 1;
-        v += n;
-    }
-    return 0;
-}
-
 int http_request_header_has_token(const struct http_request *r, const char *name,
                                   const char *token) {
     for (int i = 0; i < r->nheaders; i++)
-        if (strcasecmp(r->name[i], name) == 0 && list_has_token(r->value[i], token)) return 1;
+        if (strcasecmp(r->name[i], name) == 0 && util_list_has_token(r->value[i], token)) return 1;
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "crypto/crypto.h"
 #include "event/event.h"
 
@@ -58,17 +59,6 @@ static int encrypt_field_fast(const char *s, size_t n, const char **val, size_t 
     return 0;
 }
 
-/* One JSON value and nothing after it but whitespace; NULL otherwise. */
-static cJSON *parse_json(const char *s, size_t n) {
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(s, n, &end, 0);
-    if (root && skip_ws(s, (size_t)(end - s), n) != n) {
-        cJSON_Delete(root);
-        return NULL;
-    }
-    return root;
-}
-
 /* Decodes base64 into scratch and decrypts into the second half; 0 or an HTTP status. */
 static int decrypt_value(const struct webhook_verifier *v, const char *b64, size_t b64len,
                          size_t body_len, unsigned char *scratch, struct webhook_verdict *out) {
@@ -88,7 +78,7 @@ static int decrypt_body(const struct webhook_verifier *v, const struct webhook_i
     size_t b64len;
     if (encrypt_field_fast(in->body, in->len, &b64, &b64len) == 0)
         return decrypt_value(v, b64, b64len, in->len, scratch, out);
-    cJSON *root = parse_json(in->body, in->len);
+    cJSON *root = util_json_parse_one(in->body, in->len);
     if (!root) return refuse(out, 400, "body is not JSON");
     const cJSON *field = cJSON_GetObjectItemCaseSensitive(root, "encrypt");
     int rc;
@@ -139,7 +129,7 @@ static int check_signature(const struct webhook_verifier *v, const struct webhoo
 /* Plain mode: the body goes to the dispatcher as is, unless it is an encrypted one. */
 static int plain_body(const struct webhook_input *in, struct webhook_verdict *out) {
     if (memmem(in->body, in->len, "\"encrypt\"", 9)) {
-        cJSON *root = parse_json(in->body, in->len);
+        cJSON *root = util_json_parse_one(in->body, in->len);
         int encrypted = cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, "encrypt");
         cJSON_Delete(root);
         if (encrypted)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/util.h"
 #include "transport/http_client.h"
 #include "transport/net.h"
 
@@ -71,14 +72,6 @@ static void query_get(const char *query, const char *name, char *out, size_t len
     }
 }
 
-/* Platform-controlled text going to a log: printable ASCII only, bounded. */
-static void sanitize(const char *in, char *out, size_t len) {
-    size_t i = 0;
-    for (; in && in[i] && i + 1 < len; i++)
-        out[i] = (in[i] >= ' ' && in[i] < 0x7f) ? in[i] : '?';
-    out[i] = '\0';
-}
-
 static int endpoint_from_url(const char *url, struct ws_endpoint *ep) {
     struct net_url u;
     if (net_url_parse(url, &u)) return -1;
@@ -86,7 +79,7 @@ static int endpoint_from_url(const char *url, struct ws_endpoint *ep) {
     const char *q = strchr(u.target, '?');
     char sid[32];
     query_get(q ? q + 1 : "", "device_id", ep->device_id, sizeof ep->device_id);
-    sanitize(ep->device_id, ep->device_id, sizeof ep->device_id);   /* it is logged */
+    util_printable(ep->device_id, ep->device_id, sizeof ep->device_id);   /* it is logged */
     query_get(q ? q + 1 : "", "service_id", sid, sizeof sid);
     net_url_free(&u);
     char *end;
@@ -118,7 +111,7 @@ int ws_discovery_parse(int http_status, const char *body, size_t len, struct ws_
     const cJSON *url = cJSON_GetObjectItemCaseSensitive(data, "URL");
     const cJSON *cc = cJSON_GetObjectItemCaseSensitive(data, "ClientConfig");
     char m[160];
-    sanitize(cJSON_IsString(msg) ? msg->valuestring : "", m, sizeof m);
+    util_printable(cJSON_IsString(msg) ? msg->valuestring : "", m, sizeof m);
     int cls;
     if (!cJSON_IsNumber(code)) {
         snprintf(why, whylen, "answer is not {\"code\":...} JSON");

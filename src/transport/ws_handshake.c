@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/util.h"
 #include "crypto/crypto.h"
 #include "transport/http_parser.h"
 #include "transport/net.h"
@@ -41,19 +42,11 @@ void ws_handshake_request(struct evbuffer *out, const struct net_url *u, const c
                         u->target, authority, key, LARKGW_VERSION);
 }
 
-/* Server-chosen text bound for a log line: printable ASCII, bounded. */
-static void printable(const char *in, char *out, size_t len) {
-    size_t i = 0;
-    for (; in && in[i] && i + 1 < len; i++)
-        out[i] = (in[i] >= ' ' && in[i] < 0x7f && in[i] != '"') ? in[i] : '?';
-    out[i] = '\0';
-}
-
 static int refused(const struct http_parser *p, char *why, size_t len) {
     char status[32], msg[160], auth[32];
-    printable(http_parser_header(p, "Handshake-Status"), status, sizeof status);
-    printable(http_parser_header(p, "Handshake-Msg"), msg, sizeof msg);
-    printable(http_parser_header(p, "Handshake-Autherrcode"), auth, sizeof auth);
+    util_printable(http_parser_header(p, "Handshake-Status"), status, sizeof status);
+    util_printable(http_parser_header(p, "Handshake-Msg"), msg, sizeof msg);
+    util_printable(http_parser_header(p, "Handshake-Autherrcode"), auth, sizeof auth);
     int client = strcmp(status, "403") == 0 || strcmp(status, "514") == 0 ||
                  strcmp(auth, "1000040350") == 0 || p->status == 401 || p->status == 403;
     const char *hint = strcmp(auth, "1000040350") == 0 ? "too many connections: at most 50 per app"

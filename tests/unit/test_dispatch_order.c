@@ -190,6 +190,26 @@ static void test_queue_bound(void) {
     teardown(&e);
 }
 
+/* Across chats, max_in_flight bounds what is accepted; past it, 503 until some finish. */
+static void test_in_flight_bound(void) {
+    struct env e;
+    setup(&e, 60000, 0, 10);
+    e.fx.cfg.max_in_flight = 2;
+    struct answer a, b, c;
+    submit_msg(&e, "e1", "oc_1", "slow A", &a);
+    submit_msg(&e, "e2", "oc_2", "slow B", &b);
+    submit_msg(&e, "e3", "oc_3", "C", &c);
+    CHECK_EQ_INT(c.calls, 1);
+    CHECK_EQ_INT(c.status, 503);
+    CHECK(fx_log_has(&e.fx, "2 events in flight (max_in_flight)"));
+    event_base_dispatch(e.base);
+    CHECK_EQ_INT(a.status, 200);
+    submit_msg(&e, "e3", "oc_3", "C", &c);     /* room again: the retry runs */
+    CHECK_EQ_INT(c.status, 200);
+    CHECK(fx_log_has(&e.fx, "start C"));
+    teardown(&e);
+}
+
 static void test_order_none(void) {
     struct env e;
     setup(&e, 60000, 0, 1);
@@ -312,6 +332,7 @@ int main(void) {
     RUN(test_card_callback);
     RUN(test_chat_order);
     RUN(test_queue_bound);
+    RUN(test_in_flight_bound);
     RUN(test_order_none);
     RUN(test_waiting_acked);
     RUN(test_app_ticket);
