@@ -1,0 +1,95 @@
+"""The command line: version, --help, check (config and scripts, file:line errors),
+replay, flags over the config file, and webhook mode refusing to start insecurely."""
+import os
+import subprocess
+import tempfile
+import unittest
+
+from harness import BIN, DATA, SRC, Daemon
+
+
+def larkgw(*args, env=None):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("LARK_")}
+    e.update(env or {})
+    p = subprocess.run([BIN] + list(args), capture_output=True, text=True, timeout=60, env=e)
+    return p.returncode, p.stdout + p.stderr
+
+
+class Cli(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="larkgw-cli-")
+        self.scripts = os.path.join(self.dir.name, "scripts")
+        os.mkdir(self.scripts)
+        self.write("scripts/ok.lua", "function on_event() return { seen = true } end\n")
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def write(self, name, text):
+        path = os.path.join(self.dir.name, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def config(self, extra=""):
+        return self.write("c.lua", 'scripts = "%s"\nlua_path = "%s/lua"\n%s'
+                          % (self.scripts, SRC, extra))
+
+    def test_version_and_help(self):
+        code, out = larkgw("version")
+        self.assertEqual(code, 0)
+        self.assertRegex(out, r"^larkgw \d+\.\d+\.\d+")
+        code, out = larkgw("--help")
+        self.assertEqual(code, 0)
+        for word in ("run", "check", "replay", "emulator", "--config", "--set"):
+            self.assertIn(word, out)
+        code, out = larkgw("frobnicate")
+        self.assertEqual(code, 2)
+        self.assertIn("unknown command 'frobnicate'", out)
+
+    def test_check(self):
+        self.assertEqual(larkgw("check", "--config", self.config())[0], 0)
+        bad = self.write("scripts/broken.lua", "function on_event()\n  x = = 1\nend\n")
+        code, out = larkgw("check", "--config", self.config())
+        self.assertEqual(code, 1)
+        self.assertIn("%s:2:" % bad, out)
+        os.remove(bad)
+        code, out = larkgw("check", "--config", self.config("webhook = { lisen = 1 }\n"))
+        self.assertEqual(code, 1)
+        self.assertIn("unknown key 'webhook.lisen'", out)
+        code, out = larkgw("check", "--config", self.config("connections = '3'\n"))
+        self.assertEqual(code, 1)
+        self.assertIn("key 'connections': integer expected, got string", out)
+        code, out = larkgw("check", "--config", self.config(), "--set", "mode=pigeon")
+        self.assertEqual(code, 1)
+        self.assertIn("key 'mode'", out)
+
+    def test_replay(self):
+        event = os.path.join(DATA, "webhook", "event.plain.json")
+        code, out = larkgw("replay", "--config", self.config(), event)
+        self.assertEqual(code, 0, out)
+        self.assertIn('200 {"seen":true}', out)
+        self.write("scripts/ok.lua", "function on_event() error('nope') end\n")
+        code, out = larkgw("replay", "--config", self.config(), event)
+        self.assertEqual(code, 1)
+        self.assertIn("ok.lua:1: nope", out)
+
+    def test_flags_and_env_override(self):
+        # env fills the token, a flag picks the mode and the listener: it starts
+        with Daemon(config={"verification_token": None}, env={"LARK_VERIFICATION_TOKEN": "t"},
+                    extra_args=["--mode", "webhook", "--listen", "127.0.0.1:0"]) as d:
+            self.assertIsNotNone(d.webhook_port)
+            d.wait_log(r"gateway: ready mode=webhook")
+
+    def test_webhook_mode_refuses_without_token(self):
+        d = Daemon(config={"verification_token": None}, start=False)
+        try:
+            code, log = d.start(expect_fail=True)
+            self.assertEqual(code, 1)
+            self.assertIn("verification", log)
+        finally:
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
