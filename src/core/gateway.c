@@ -34,8 +34,8 @@ struct gateway {
     struct admin *admin;
     struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
     int stopping;
-    struct ws_pool *ws;            /* ws */
-    int drained, ws_stopped;       /* ws: exit once both are true */
+    struct ws_pool *ws;            /* the long connection; NULL in webhook mode */
+    int drained, ws_stopped;       /* stopping: exit once both are true */
 };
 
 static double gateway_now_ms(void) {
@@ -133,10 +133,10 @@ static void gateway_on_drained(void *arg) {
     struct gateway *gw = arg;
     log_info("gateway", "in-flight events finished");
     gw->drained = 1;
-    if (!gw->ws || gw->ws_stopped) gateway_exit(gw);    /* ws: acks still being flushed */
+    if (!gw->ws || gw->ws_stopped) gateway_exit(gw);    /* else acks are still going out */
 }
 
-/* ws: the long connection has sent its last acks and closed. */
+/* The long connection has sent its last acks and closed. */
 static void gateway_on_ws_stopped(void *arg) {
     struct gateway *gw = arg;
     gw->ws_stopped = 1;
@@ -155,7 +155,7 @@ static void gateway_stop(struct gateway *gw) {
     gw->stopping = 1;
     log_info("gateway", "stopping: no new events, finishing the ones in flight");
     if (gw->webhook) webhook_stop(gw->webhook);
-    if (gw->ws) ws_pool_stop(gw->ws, gateway_on_ws_stopped, gw);    /* ws */
+    if (gw->ws) ws_pool_stop(gw->ws, gateway_on_ws_stopped, gw);
     int bound_s = gw->cfg->limits.handler_max_s < 30 ? gw->cfg->limits.handler_max_s : 30;
     struct timeval tv = { bound_s, 0 };
     gw->stop_timer = evtimer_new(gw->base, gateway_on_stop_timeout, gw);
@@ -191,7 +191,6 @@ static int gateway_start_transports(struct gateway *gw) {
         gw->webhook = webhook_new(gw->base, cfg, gw->disp);
         if (!gw->webhook) return -1;
     }
-    /* ws: the long connection starts here (mode ws/both). */
     if (cfg->mode == MODE_WS || cfg->mode == MODE_BOTH) {
         gw->ws = ws_pool_new(gw->base, cfg, gw->disp);
         if (!gw->ws) return -1;
@@ -217,7 +216,7 @@ static void gateway_free(struct gateway *gw) {
     if (gw->http) http_client_free(gw->http);
     admin_free(gw->admin);
     if (gw->webhook) webhook_free(gw->webhook);
-    ws_pool_free(gw->ws);          /* ws: after the dispatcher, which owes it replies */
+    ws_pool_free(gw->ws);          /* after the dispatcher, which owes it replies */
     struct event *evs[] = { gw->sig_term, gw->sig_int, gw->sig_hup, gw->stop_timer };
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i]) event_free(evs[i]);

@@ -96,7 +96,7 @@ static int parse_flag(struct emu *emu, const char *flag, const char *v, char *li
 }
 
 static int parse_args(struct emu *emu, int argc, char **argv, char *listen, size_t llen) {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {     /* every flag takes one value */
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);
             return 1;
@@ -106,7 +106,6 @@ static int parse_args(struct emu *emu, int argc, char **argv, char *listen, size
             return -1;
         }
         if (parse_flag(emu, argv[i], argv[i + 1], listen, llen) != 0) return -1;
-        i++;
     }
     return 0;
 }

@@ -43,8 +43,13 @@ static int parse_answer(const char *buf, size_t len, const char **body, size_t *
                         int *complete) {
     const char *end = memmem(buf, len, "\r\n\r\n", 4);
     int status = 0;
+    char line[32];                  /* the evbuffer holds no NUL: scan a bounded copy */
     *complete = 0;
-    if (!end || sscanf(buf, "HTTP/1.%*d %d", &status) != 1) return 0;
+    if (!end) return 0;
+    size_t n = (size_t)(end - buf) < sizeof line - 1 ? (size_t)(end - buf) : sizeof line - 1;
+    memcpy(line, buf, n);
+    line[n] = '\0';
+    if (sscanf(line, "HTTP/1.%*d %d", &status) != 1) return 0;
     *body = end + 4;
     *blen = len - (size_t)(*body - buf);
     const char *cl = NULL;
