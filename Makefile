@@ -28,7 +28,8 @@ bench: build
 	@SCENARIO=echo bench/run.sh $(BUILD)/larkgw
 	@bench/reload.sh $(BUILD)/larkgw
 
-fuzz: deps
+fuzz:
+	@tools/deps.sh clang
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DLARKGW_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@tools/fuzz.sh $(FUZZ_BUILD)

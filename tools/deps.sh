@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages larkgw needs to build, test and benchmark.
-# Quick and silent when everything is present.
+# Installs the Debian packages larkgw needs to build, test and benchmark, plus any named
+# on the command line (`make fuzz` adds clang). Quick and silent when all are present.
 set -euo pipefail
 pkgs=(cmake make gcc pkg-config libevent-dev libssl-dev liblua5.4-dev lua5.4
       libcjson-dev libprotobuf-c-dev protobuf-c-compiler libwslay-dev lua-busted
-      python3 openssl curl wrk util-linux procps)
+      python3 openssl curl wrk util-linux procps "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

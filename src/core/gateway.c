@@ -288,9 +288,13 @@ int gateway_run(struct config *cfg) {
     /* a restarted marketplace app that lost its ticket is deaf until the next push */
     if (gw.api) openapi_request_app_ticket(gw.api);
     event_base_dispatch(gw.base);
-    /* the loop is over: a second SIGTERM must not cut the teardown short */
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGINT, SIG_IGN);
+    /* The loop is over: a second SIGTERM must not cut the teardown short. Blocked, not
+     * ignored: freeing libevent's signal events puts the default handlers back. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigprocmask(SIG_BLOCK, &stop, NULL);
     rc = 0;
 done:
     gateway_free(&gw);
