@@ -192,7 +192,7 @@ static int gateway_start_transports(struct gateway *gw) {
         if (!gw->webhook) return -1;
     }
     if (cfg->mode == MODE_WS || cfg->mode == MODE_BOTH) {
-        gw->ws = ws_pool_new(gw->base, cfg, gw->disp);
+        gw->ws = ws_pool_new(gw->base, cfg, gw->disp, gw->http);
         if (!gw->ws) return -1;
     }
     struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload };
@@ -204,19 +204,19 @@ static int gateway_start_transports(struct gateway *gw) {
 }
 
 /* Frees in dependency order; every free tolerates NULL. The runtime goes first: it
- * ends handlers still running, cancelling their OpenAPI calls (so the OpenAPI client,
- * then its HTTP client, go after it), and their answers travel through the dispatcher
- * to the transports, so those must still be alive then. */
+ * ends handlers still running, cancelling their OpenAPI calls, and their answers travel
+ * through the dispatcher to the transports, so those must still be alive then. The
+ * HTTP client goes last: the long connection and the OpenAPI both use it. */
 static void gateway_free(struct gateway *gw) {
     watch_free(gw->watch);
     if (gw->rt) runtime_free(gw->rt);
     store_free(gw->store);
     if (gw->disp) dispatcher_free(gw->disp);
-    openapi_free(gw->api);         /* after the runtime, whose handlers' calls it cancels */
-    if (gw->http) http_client_free(gw->http);
     admin_free(gw->admin);
     if (gw->webhook) webhook_free(gw->webhook);
-    ws_pool_free(gw->ws);          /* after the dispatcher, which owes it replies */
+    ws_pool_free(gw->ws);
+    openapi_free(gw->api);
+    if (gw->http) http_client_free(gw->http);
     struct event *evs[] = { gw->sig_term, gw->sig_int, gw->sig_hup, gw->stop_timer };
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i]) event_free(evs[i]);
@@ -236,8 +236,8 @@ static void gateway_on_app_ticket(void *arg, const char *ticket) {
         log_warn("gateway", "app_ticket refused: empty, over 1024 bytes or not printable");
 }
 
-/* lark.api's client. Without credentials the daemon still serves events, and lark.api
- * calls answer nil, err. */
+/* lark.api's client and the HTTP client it shares with the long connection. Without
+ * credentials the daemon still serves webhooks, and lark.api calls answer nil, err. */
 static int gateway_openapi(struct gateway *gw) {
     const struct config *cfg = gw->cfg;
     if (!cfg->app_id || !*cfg->app_id || !cfg->app_secret || !*cfg->app_secret || !cfg->domain

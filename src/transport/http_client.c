@@ -349,3 +349,6 @@ void http_client_free(struct http_client *c) {
 const char *http_response_header(const struct http_response *res, const char *name) {
     return res->priv ? http_parser_header(res->priv, name) : NULL;
 }
+
+SSL_CTX *http_client_tls(struct http_client *c) { return c->tls; }
+struct evdns_base *http_client_dns(struct http_client *c) { return c->dns; }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 struct event_base;
+struct evdns_base;
+struct ssl_ctx_st;
 struct http_client;
 struct http_call;
 
@@ -42,6 +44,11 @@ struct http_call *http_client_request(struct http_client *c, const struct http_r
                                       http_done_fn done, void *arg);
 /* done will not be called for this call; safe until done has run. */
 void http_call_cancel(struct http_call *call);
+
+/* The client's TLS context and resolver, for other connections of the same process
+ * (the WebSocket) to share rather than load the CA store and resolv.conf again. */
+struct ssl_ctx_st *http_client_tls(struct http_client *c);
+struct evdns_base *http_client_dns(struct http_client *c);
 
 /* A response header by case-insensitive name, or NULL. */
 const char *http_response_header(const struct http_response *res, const char *name);

@@ -193,14 +193,13 @@ static int pool_init(struct ws_pool *p) {
         WS_MAX_FRAGMENTS, (size_t)cfg->ws.max_message, 2 * (size_t)cfg->ws.max_message,
         WS_MAX_PARTIALS, (uint64_t)cfg->ws.fragment_timeout_s * 1000
     };
-    p->http = http_client_new(p->base, cfg->tls_ca_file);
-    p->tls = net_tls_ctx_new(cfg->tls_ca_file);
-    p->dns = evdns_base_new(p->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    p->tls = http_client_tls(p->http);
+    p->dns = http_client_dns(p->http);
     p->reasm = reassembly_new(&lim);
     p->reasm_timer = evtimer_new(p->base, pool_on_fragment_timer, p);
     p->n = cfg->connections > 0 ? cfg->connections : 1;
     p->slots = calloc((size_t)p->n, sizeof *p->slots);
-    if (!p->http || !p->tls || !p->dns || !p->reasm || !p->reasm_timer || !p->slots) return -1;
+    if (!p->reasm || !p->reasm_timer || !p->slots) return -1;
     for (int i = 0; i < p->n; i++) {
         struct ws_slot *s = &p->slots[i];
         s->pool = p;
@@ -213,7 +212,7 @@ static int pool_init(struct ws_pool *p) {
 }
 
 struct ws_pool *ws_pool_new(struct event_base *base, const struct config *cfg,
-                            struct dispatcher *d) {
+                            struct dispatcher *d, struct http_client *http) {
     if (!cfg->app_id || !*cfg->app_id || !cfg->app_secret || !*cfg->app_secret) {
         log_error("ws", "the long connection needs app_id and app_secret "
                   "(LARK_APP_ID / LARK_APP_SECRET)");
@@ -224,9 +223,10 @@ struct ws_pool *ws_pool_new(struct event_base *base, const struct config *cfg,
     p->base = base;
     p->cfg = cfg;
     p->disp = d;
+    p->http = http;
     ws_client_config_default(&p->cc);
     if (pool_init(p)) {
-        log_error("ws", "cannot set up the long connection (TLS setup or out of memory)");
+        log_error("ws", "cannot set up the long connection: out of memory");
         ws_pool_free(p);
         return NULL;
     }
@@ -300,9 +300,6 @@ void ws_pool_free(struct ws_pool *p) {
     if (p->stop_timer) event_free(p->stop_timer);
     if (p->reasm_timer) event_free(p->reasm_timer);
     reassembly_free(p->reasm);
-    http_client_free(p->http);
-    if (p->dns) evdns_base_free(p->dns, 0);
-    SSL_CTX_free(p->tls);
     free(p);
 }
 

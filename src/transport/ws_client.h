@@ -11,12 +11,14 @@
 struct event_base;
 struct config;
 struct dispatcher;
+struct http_client;
 struct ws_pool;
 
-/* Starts connecting at once. cfg and d must outlive the pool. NULL (logged) when the
- * TLS setup fails or app_id/app_secret are missing. */
+/* Starts connecting at once. cfg, d and http (used for discovery; its TLS context and
+ * resolver serve the WebSockets too) must outlive the pool. NULL (logged) when
+ * app_id/app_secret are missing or memory runs out. */
 struct ws_pool *ws_pool_new(struct event_base *base, const struct config *cfg,
-                            struct dispatcher *d);
+                            struct dispatcher *d, struct http_client *http);
 
 /* SIGTERM: stops reading new events (frames arriving now are left unacked, so the
  * platform re-delivers them), waits for the acks of events in flight (bounded by

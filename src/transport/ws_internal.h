@@ -51,7 +51,7 @@ struct ws_pool {
     struct event_base *base;
     const struct config *cfg;
     struct dispatcher *disp;
-    struct http_client *http;
+    struct http_client *http;      /* borrowed from the gateway, like tls and dns */
     SSL_CTX *tls;
     struct evdns_base *dns;
     struct ws_client_config cc;

@@ -20,6 +20,7 @@
 #include "event/event.h"
 #include "proto/frame.h"
 #include "test.h"
+#include "transport/http_client.h"
 #include "transport/ws_handshake.h"
 
 static struct event_base *base;
@@ -180,11 +181,12 @@ static void discovery(struct evhttp_request *req, void *arg) {
 }
 
 static struct config cfg;
+static struct http_client *client;   /* the gateway's, which the pool borrows */
 
 static struct ws_pool *pool_up(void) {
     n_subs = n_acks = 0;
     int before = accepted;
-    struct ws_pool *p = ws_pool_new(base, &cfg, NULL);
+    struct ws_pool *p = ws_pool_new(base, &cfg, NULL, client);
     CHECK(p != NULL);
     WAIT(accepted > before && upgraded);
     struct ws_pool_stats st;
@@ -312,10 +314,12 @@ int main(void) {
     config_set(&cfg, "app_id", "cli_test", NULL, 0);
     config_set(&cfg, "app_secret", "s3cret", NULL, 0);
     config_set(&cfg, "ack_deadline_ms", "500", NULL, 0);
+    client = http_client_new(base, NULL);
     RUN(test_late_ack);
     RUN(test_ack_after_the_connection_died);
     RUN(test_stop_waits_for_the_ack_in_flight);
     RUN(test_free_with_replies_outstanding);
+    http_client_free(client);
     config_free(&cfg);
     evhttp_free(http);
     evconnlistener_free(l);
