@@ -3,38 +3,17 @@
 -- and raises, naming them, if any did; `larkgw replay` exits 0 only on a 200 answer.
 -- What tests/lua/sandbox_spec.lua and tests/unit/test_sandbox.c already cover (io, os.*,
 -- debug, package == nil, string.dump, binary chunks, pcall-hidden loops) is not repeated.
-local bin = os.getenv("LARKGW_BIN")
-local src = os.getenv("LARKGW_SRC") or "."
+local R = dofile((os.getenv("LARKGW_SRC") or ".") .. "/tests/lua/replay.lua")
+local bin = R.bin
 
 local SECRET = "s3cr3t-app-secret-5f1d"
 local ENCRYPT = "encrypt-key-93aa"
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  local ok = p:close()
-  return ok, out
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
 -- Runs the event through a scripts dir holding `scripts` (name -> text); returns ok, output.
 local function replay(scripts, limits)
-  local _, dir = sh("mktemp -d /tmp/larkgw-escape-spec-XXXXXX")
-  dir = dir:gsub("%s+$", "")
-  os.execute("mkdir " .. dir .. "/scripts")
-  for name, text in pairs(scripts) do write(dir .. "/scripts/" .. name, text) end
-  write(dir .. "/conf.lua", ("scripts = %q\nlua_path = %q\napp_id = 'cli_escape'\n" ..
-        "app_secret = %q\nlimits = { handler_timeout_ms = 300, memory_mb = 16 %s}\n")
-        :format(dir .. "/scripts", src .. "/lua", SECRET, limits or ""))
-  local ok, out = sh(("LARK_ENCRYPT_KEY=%s %s replay --config %s %s/tests/data/webhook/event.plain.json 2>&1")
-                     :format(ENCRYPT, bin, dir .. "/conf.lua", src))
-  os.execute("rm -rf " .. dir)
-  return ok, out
+  return R.run(scripts, ("app_id = 'cli_escape'\napp_secret = %q\n" ..
+               "limits = { handler_timeout_ms = 300, memory_mb = 16 %s}"):format(SECRET, limits or ""),
+               "LARK_ENCRYPT_KEY=" .. ENCRYPT .. " ")
 end
 
 -- probes: { name = "lua function body returning true on escape", ... }

@@ -1,36 +1,12 @@
 -- The sandbox seen from a script, through the real binary: `larkgw replay` runs one
 -- saved event through a scripts directory and exits 0 only on a 200 answer.
-local bin = os.getenv("LARKGW_BIN")
-local src = os.getenv("LARKGW_SRC") or "."
-
-local function tmpdir()
-  local p = io.popen("mktemp -d /tmp/larkgw-sandbox-spec-XXXXXX")
-  local dir = p:read("*l")
-  p:close()
-  return dir
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local R = dofile((os.getenv("LARKGW_SRC") or ".") .. "/tests/lua/replay.lua")
+local bin = R.bin
 
 -- Runs `body` as the on_event handler of a one-script bot; returns ok, output.
 local function replay(body, top)
-  local dir = tmpdir()
-  os.execute("mkdir " .. dir .. "/scripts")
-  write(dir .. "/scripts/probe.lua",
-        (top or "") .. "\nfunction on_event(event)\n" .. body .. "\nend\n")
-  write(dir .. "/conf.lua", ("scripts = %q\nlua_path = %q\nlimits = { handler_timeout_ms = 300, memory_mb = 16 }\n")
-        :format(dir .. "/scripts", src .. "/lua"))
-  local cmd = ("%s replay --config %s %s/tests/data/webhook/event.plain.json 2>&1")
-              :format(bin, dir .. "/conf.lua", src)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  local ok = p:close()
-  os.execute("rm -rf " .. dir)
-  return ok, out
+  return R.run({ ["probe.lua"] = (top or "") .. "\nfunction on_event(event)\n" .. body .. "\nend\n" },
+               "limits = { handler_timeout_ms = 300, memory_mb = 16 }")
 end
 
 local function reachable_nothing(expr)
