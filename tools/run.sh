@@ -36,6 +36,15 @@ for _ in $(seq 100); do
 done
 
 "$bin" emulator send --to "$emu" --text "hello from the emulator"
+# what the bot answered, as the emulator's OpenAPI recorded it
+replies() {
+  curl -s "http://$emu/_emu/api_calls?path=/open-apis/im/v1/messages" | python3 -c '
+import json, sys
+for c in json.load(sys.stdin):
+    print("run: the bot replied:", json.loads(c["body"]["content"]).get("text"))'
+}
+for _ in $(seq 50); do [ -n "$(replies)" ] && break; sleep 0.1; done
+replies
 cat <<MSG
 
 run: the gateway is connected to the emulator and echo.lua answered the message above.
