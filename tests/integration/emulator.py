@@ -568,7 +568,7 @@ class WebhookReceiver:
     (path, headers with lowercase names, body bytes) and answers 200 {"msg":"success"}
     (or the (status, text) pairs in answers, in order)."""
 
-    def __init__(self, answers=None):
+    def __init__(self, answers=None, path="/webhook/event"):
         self.got = queue.Queue()
         self.answers = list(answers or [])
         outer = self
@@ -592,7 +592,7 @@ class WebhookReceiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        self.url = "http://127.0.0.1:%d/webhook/event" % self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d%s" % (self.server.server_address[1], path)
 
     def next(self, timeout=10.0):
         """The next POST: (path, headers, body); raises queue.Empty after timeout."""

@@ -3,51 +3,17 @@
 import base64
 import hashlib
 import json
-import queue
 import socket
 import subprocess
-import threading
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from emulator import Emulator
+from emulator import Emulator, WebhookReceiver
 from harness import BIN, http, wait_until
 
 
-class Receiver:
-    """A webhook endpoint on loopback: records each POST, answers from a script."""
-
-    def __init__(self, answers=None):
-        self.got = queue.Queue()
-        self.answers = list(answers or [])
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.got.put((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                status, text = outer.answers.pop(0) if outer.answers else (200, '{"msg":"success"}')
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = "http://127.0.0.1:%d/hook?x=1" % self.server.server_address[1]
-
-    def next(self, timeout=10):
-        return self.got.get(timeout=timeout)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+def Receiver(answers=None):
+    """A webhook endpoint on loopback, at a path with a query the emulator must keep."""
+    return WebhookReceiver(answers, path="/hook?x=1")
 
 
 def decrypt(encrypt_key, b64):

@@ -109,6 +109,10 @@ static void pump(int ms) {
     }
 }
 
+/* Runs the loop until cond holds, for 5 s at most (the CHECK after it then fails). */
+#define PUMP_UNTIL(cond) do { uint64_t end_ = util_now_ms() + 5000; \
+    while (!(cond) && util_now_ms() < end_) pump(1); } while (0)
+
 /* Pumps the loop while reading until want bytes are in, the peer closes (*closed = 1)
  * or timeout_ms passes. */
 static size_t client_read(int fd, char *buf, size_t cap, size_t want, int *closed,
@@ -325,10 +329,10 @@ static void test_deferred_after_peer_left(void) {
     struct http_server *s = start(1000, 0, 0);
     int fd = client_connect(http_server_port(s));
     client_send(fd, "GET /later HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n");
-    pump(50);
+    PUMP_UNTIL(h.nheld == 1);
     CHECK_EQ_INT(h.nheld, 1);
     close(fd);
-    pump(50);
+    PUMP_UNTIL(h.drops == 1);
     CHECK_EQ_INT(h.drops, 1);
     CHECK_EQ_STR(http_server_req_path(h.held[0]), "/later");   /* still valid */
     http_server_reply(h.held[0], 200, NULL, "{}", 2);
@@ -343,9 +347,9 @@ static void test_deferred_after_peer_left(void) {
     /* dropped and never answered: freed with the server */
     fd = client_connect(http_server_port(s));
     client_send(fd, "GET /later HTTP/1.1\r\n\r\n");
-    pump(50);
+    PUMP_UNTIL(h.nheld == 2);
     close(fd);
-    pump(50);
+    PUMP_UNTIL(h.drops == 2);
     CHECK_EQ_INT(h.drops, 2);
     http_server_free(s);
 }
@@ -354,7 +358,7 @@ static void test_free_with_deferred(void) {
     struct http_server *s = start(1000, 0, 0);
     int fd = client_connect(http_server_port(s));
     client_send(fd, "GET /later HTTP/1.1\r\n\r\n");
-    pump(50);
+    PUMP_UNTIL(h.nheld == 1);
     CHECK_EQ_INT(h.nheld, 1);
     http_server_free(s);
     CHECK_EQ_INT(h.drops, 1);
@@ -374,7 +378,7 @@ static void test_take_over(void) {
     CHECK(h.taken != NULL);
     http_server_free(s);                /* the taken connection is not the server's */
     client_send(fd, "more");
-    pump(50);
+    PUMP_UNTIL(evbuffer_get_length(bufferevent_get_input(h.taken)) == 4);
     CHECK_EQ_INT(evbuffer_get_length(bufferevent_get_input(h.taken)), 4);   /* ours now */
     bufferevent_free(h.taken);
     pump(10);
