@@ -4,11 +4,13 @@ Every wait is bounded; every process started here is stopped here. A daemon that
 not exit 0 on SIGTERM (a leak under ASan, a crash) fails the test that ran it.
 """
 import http.client as httplib
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -205,7 +207,24 @@ class Daemon:
     def cleanup(self):
         if self.proc and self.proc.poll() is None:
             self._kill()
+        self._keep_log()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _keep_log(self):
+        """Leaves the log, and the secrets this daemon was given, in LARKGW_LOG_DIR for
+        check_logs.py, which reads every daemon log of the run once all tests are done."""
+        out = os.environ.get("LARKGW_LOG_DIR")
+        if not out or not self.reader:
+            return
+        os.makedirs(out, exist_ok=True)
+        secrets = [self.config.get(k) for k in ("app_secret", "encrypt_key", "verification_token")]
+        secrets += [self.env.get(k) for k in ("LARK_APP_SECRET", "LARK_ENCRYPT_KEY",
+                                               "LARK_VERIFICATION_TOKEN")]
+        base = os.path.join(out, "%s-%d" % (os.path.basename(sys.argv[0]), self.proc.pid))
+        with open(base + ".log", "w") as f:
+            f.write(self.log())
+        with open(base + ".secrets", "w") as f:
+            json.dump(sorted({s for s in secrets if isinstance(s, str) and s}), f)
 
     def __enter__(self):
         return self

@@ -76,7 +76,7 @@ class Cli(unittest.TestCase):
 
     def test_flags_and_env_override(self):
         # env fills the token, a flag picks the mode and the listener: it starts
-        with Daemon(config={"verification_token": None}, env={"LARK_VERIFICATION_TOKEN": "t"},
+        with Daemon(config={"verification_token": None}, env={"LARK_VERIFICATION_TOKEN": "vt-from-env-3c9a"},
                     extra_args=["--mode", "webhook", "--listen", "127.0.0.1:0"]) as d:
             self.assertIsNotNone(d.webhook_port)
             d.wait_log(r"gateway: ready mode=webhook")
