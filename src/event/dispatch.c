@@ -389,8 +389,23 @@ static void refuse_full(struct dispatcher *d, struct inflight *f, event_reply_fn
     reply(arg, 503, BODY("{\"msg\":\"too many events waiting in this chat\"}"));
 }
 
+/* log.payloads: the event's own part (never the header, which carries the verification
+ * token), re-encoded and cut at PAYLOAD_LOG_MAX bytes. Off by default: it is the
+ * users' messages. */
+#define PAYLOAD_LOG_MAX 1024
+static void log_payload(const struct envelope *env) {
+    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(env->root, "event"));
+    if (!text) return;
+    size_t n = strlen(text);
+    log_info("dispatch", "event %s (%s) payload: %.*s%s", env->event_id, env->event_type,
+             (int)(n < PAYLOAD_LOG_MAX ? n : PAYLOAD_LOG_MAX), text,
+             n > PAYLOAD_LOG_MAX ? "... (truncated)" : "");
+    cJSON_free(text);
+}
+
 static void run_event(struct dispatcher *d, struct envelope *env, unsigned flags,
                       event_reply_fn reply, void *arg) {
+    if (d->cfg->log.payloads) log_payload(env);
     const char *chat = chat_of(d, env, flags);
     struct inflight *f = inflight_new(d, env, chat, reply, arg);
     if (!f) {

@@ -189,6 +189,27 @@ static void test_no_scripts(void) {
     fx_free(&fx);
 }
 
+/* log.payloads: off, no payload in the log; on, the event part, never the header's
+ * verification token, cut at 1 KiB. */
+static void test_payload_log(void) {
+    struct fixture fx;
+    struct dispatcher *d = setup(&fx, "vt-secret-77");
+    char ev[4096], big[2100];
+    CHECK_EQ_INT(submit(d, msg_event(ev, sizeof ev, "e1", "m1", "vt-secret-77", "hello"), 0).status, 200);
+    CHECK(fx_log_lacks(&fx, "payload"));
+    fx.cfg.log.payloads = true;
+    CHECK_EQ_INT(submit(d, msg_event(ev, sizeof ev, "e2", "m2", "vt-secret-77", "hi"), 0).status, 200);
+    CHECK(fx_log_has(&fx, "event e2 (im.message.receive_v1) payload: {\"message\":"
+                          "{\"message_id\":\"m2\",\"content\":\"hi\"}}"));
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK_EQ_INT(submit(d, msg_event(ev, sizeof ev, "e3", "m3", "vt-secret-77", big), 0).status, 200);
+    CHECK(fx_log_has(&fx, "xxx... (truncated)"));
+    CHECK(fx_log_lacks(&fx, "vt-secret-77"));
+    dispatcher_free(d);
+    fx_free(&fx);
+}
+
 int main(void) {
     RUN(test_challenge);
     RUN(test_token_and_flags);
@@ -197,5 +218,6 @@ int main(void) {
     RUN(test_failure_forgets);
     RUN(test_drain);
     RUN(test_no_scripts);
+    RUN(test_payload_log);
     return test_report();
 }
