@@ -38,20 +38,14 @@ struct gateway {
     int drained, ws_stopped;       /* stopping: exit once both are true */
 };
 
-static double gateway_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static int gateway_reload(void *arg, char *err, size_t errlen) {
     struct gateway *gw = arg;
-    double t0 = gateway_now_ms();
+    uint64_t t0 = util_now_us();
     if (runtime_load(gw->rt, err, errlen)) {
         log_error("gateway", "reload failed, the previous scripts stay: %s", err);
         return -1;
     }
-    log_info("gateway", "reloaded scripts in %.2f ms", gateway_now_ms() - t0);
+    log_info("gateway", "reloaded scripts in %.2f ms", (double)(util_now_us() - t0) / 1000);
     return 0;
 }
 

@@ -36,11 +36,13 @@ int util_parse_hostport(const char *s, char *host, size_t hostlen, int *port) {
     return 0;
 }
 
-uint64_t util_now_ms(void) {
+uint64_t util_now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
+
+uint64_t util_now_ms(void) { return util_now_us() / 1000; }
 
 char *util_read_file(const char *path, size_t max, size_t *len) {
     FILE *f = fopen(path, "rb");

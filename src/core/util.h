@@ -11,8 +11,9 @@ struct cJSON;
  * Port 0 is allowed: the kernel picks one, and the listener logs it. */
 int util_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
 
-/* Milliseconds on the monotonic clock. */
+/* Milliseconds, and microseconds, on the monotonic clock. */
 uint64_t util_now_ms(void);
+uint64_t util_now_us(void);
 
 /* Reads a whole file (at most max bytes) into a NUL-terminated malloc'd buffer;
  * NULL on error or when larger than max. */

@@ -16,6 +16,7 @@ struct http_server_req;
 struct emu_ws;
 struct emu_event;
 struct emu_hook;
+struct http_client;
 struct emu_oapi;
 struct emu_tokens;
 
@@ -71,6 +72,7 @@ struct emu {
     uint64_t next_log_id;
 
     struct emu_hook *hooks;         /* webhook deliveries in flight */
+    struct http_client *hook_http;  /* their client, made at the first delivery */
     struct emu_oapi *oapi;          /* emu_openapi.c: call records, latency, 429s */
     struct emu_tokens *tokens;      /* emu_token.c: access tokens, app tickets */
 

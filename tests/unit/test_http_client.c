@@ -17,6 +17,7 @@
 
 #include "core/util.h"
 #include "test.h"
+#include "test_tls.h"
 #include "transport/http_parser.h"
 
 static struct event_base *base;
@@ -228,32 +229,6 @@ static void test_errors(void) {
     http_client_free(c);
 }
 
-/* A self-signed certificate whose subjectAltName is san ("IP:127.0.0.1"). */
-static void make_cert(const char *san, EVP_PKEY **key_out, X509 **cert_out) {
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, key);
-    X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"test", -1, -1, 0);
-    X509_set_issuer_name(x, name);
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE");
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    X509_sign(x, key, EVP_sha256());
-    *key_out = key;
-    *cert_out = x;
-}
-
 static SSL_CTX *server_ctx;
 
 static struct bufferevent *tls_bevcb(struct event_base *b, void *arg) {
@@ -262,24 +237,16 @@ static struct bufferevent *tls_bevcb(struct event_base *b, void *arg) {
 }
 
 static void tls_case(const char *san, const char *host, int trust, const char *expect_error) {
-    EVP_PKEY *key;
-    X509 *cert;
-    make_cert(san, &key, &cert);
-    server_ctx = SSL_CTX_new(TLS_server_method());
-    SSL_CTX_use_certificate(server_ctx, cert);
-    SSL_CTX_use_PrivateKey(server_ctx, key);
-    char ca[] = "/tmp/larkgw-test-ca-XXXXXX";
-    int fd = mkstemp(ca);
-    FILE *f = fdopen(fd, "w");
-    PEM_write_X509(f, cert);
-    fclose(f);
+    struct test_tls tls;
+    test_tls_init(&tls, san);
+    server_ctx = tls.server;
 
     struct evhttp *https = evhttp_new(base);
     evhttp_set_bevcb(https, tls_bevcb, NULL);
     evhttp_set_gencb(https, serve, NULL);
     tls_port = bound_port(evhttp_bind_socket_with_handle(https, "127.0.0.1", 0));
 
-    struct http_client *c = http_client_new(base, trust ? ca : NULL);
+    struct http_client *c = http_client_new(base, trust ? tls.ca_path : NULL);
     char url[128];
     snprintf(url, sizeof url, "https://%s:%d/hello", host, tls_port);
     struct result r;
@@ -296,10 +263,7 @@ static void tls_case(const char *san, const char *host, int trust, const char *e
     }
     http_client_free(c);
     evhttp_free(https);
-    SSL_CTX_free(server_ctx);
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    unlink(ca);
+    test_tls_free(&tls);
 }
 
 static void test_tls(void) {

@@ -19,6 +19,7 @@
 
 #include "core/util.h"
 #include "test.h"
+#include "test_tls.h"
 #include "transport/net.h"
 #include "transport/ws_handshake.h"
 
@@ -275,40 +276,11 @@ static void test_connect_refused(void) {
     CHECK(ws_conn_new(base, NULL, NULL, "not a url", &opt, &cbs, &c, err, sizeof err) == NULL);
 }
 
-static void make_cert(EVP_PKEY **key_out, X509 **cert_out) {
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, key);
-    X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"ws", -1, -1, 0);
-    X509_set_issuer_name(x, name);
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    X509_sign(x, key, EVP_sha256());
-    *key_out = key;
-    *cert_out = x;
-}
-
 static void test_wss(void) {
-    EVP_PKEY *key;
-    X509 *cert;
-    make_cert(&key, &cert);
-    server_tls = SSL_CTX_new(TLS_server_method());
-    SSL_CTX_use_certificate(server_tls, cert);
-    SSL_CTX_use_PrivateKey(server_tls, key);
-    char ca[] = "/tmp/larkgw-ws-ca-XXXXXX";
-    FILE *f = fdopen(mkstemp(ca), "w");
-    PEM_write_X509(f, cert);
-    fclose(f);
-    SSL_CTX *trusting = net_tls_ctx_new(ca), *strict = net_tls_ctx_new(NULL);
+    struct test_tls tls;
+    test_tls_init(&tls, "IP:127.0.0.1");
+    server_tls = tls.server;
+    SSL_CTX *trusting = net_tls_ctx_new(tls.ca_path), *strict = net_tls_ctx_new(NULL);
     struct client c;
     run(M_ECHO, "wss", trusting, &c, 0);
     CHECK_EQ_INT(c.opened, 1);
@@ -318,11 +290,8 @@ static void test_wss(void) {
     CHECK(strstr(c.why, "certificate verify failed") != NULL);
     SSL_CTX_free(trusting);
     SSL_CTX_free(strict);
-    SSL_CTX_free(server_tls);
+    test_tls_free(&tls);
     server_tls = NULL;
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    unlink(ca);
 }
 
 static void tick(evutil_socket_t fd, short what, void *arg) {}
