@@ -42,6 +42,11 @@ static void test_debounced_burst(void) {
     evtimer_add(bound, &five);
     event_base_dispatch(s.base);
     CHECK_EQ_INT(s.fired, 1);
+    /* three debounce periods more: the burst must not fire again */
+    struct timeval settle = { 0, 300000 };
+    evtimer_add(bound, &settle);
+    event_base_dispatch(s.base);
+    CHECK_EQ_INT(s.fired, 1);
     unlink(path);
     evtimer_add(bound, &five);
     event_base_dispatch(s.base);
