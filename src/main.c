@@ -4,9 +4,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/config.h"
-#include "core/gateway.h"
-#include "core/log.h"
+#include "app/config.h"
+#include "app/gateway.h"
+#include "base/log.h"
 #include "emulator/emulator.h"
 #include "lua/runtime.h"
 
@@ -135,8 +135,8 @@ static int load_config(struct config *cfg, struct cli *cli) {
         return -1;
     }
     int level = log_level_parse(cfg->log.level);
-    enum log_format format = strcmp(cfg->log.format, "json") == 0 ? LOG_JSON : LOG_TEXT;
-    if (log_setup(level < 0 ? LOG_INFO : (enum log_level)level, format, cfg->log.file)) {
+    enum log_format format = strcmp(cfg->log.format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT;
+    if (log_setup(level < 0 ? LOG_LEVEL_INFO : (enum log_level)level, format, cfg->log.file)) {
         fprintf(stderr, "larkgw: cannot open log file %s\n", cfg->log.file);
         return -1;
     }

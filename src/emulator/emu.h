@@ -81,7 +81,7 @@ struct emu {
     } stats;
 };
 
-/* emu_http.c: the emulator's routes on transport/http_server. One request as the
+/* emu_http.c: the emulator's routes on net/http_server. One request as the
  * emulator's handlers see it; http is NULL when a unit test calls a handler directly. */
 struct emu_req {
     struct emu *emu;

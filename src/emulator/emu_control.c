@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
+#include "base/log.h"
 
 typedef void (*control_fn)(struct emu_req *r, cJSON *body);
 

@@ -10,7 +10,7 @@
 
 #include <event2/event.h>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "crypto/crypto.h"
 #include "proto/pbbp2.pb-c.h"
 

@@ -1,5 +1,5 @@
 /* The emulator's routes: discovery, the WebSocket upgrade, the control API and the
- * OpenAPI share one port, served by transport/http_server (which can hand a connection
+ * OpenAPI share one port, served by net/http_server (which can hand a connection
  * over to a WebSocket). */
 #include "emulator/emu.h"
 
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "transport/http_request.h"
-#include "transport/http_server.h"
+#include "base/log.h"
+#include "net/http_request.h"
+#include "net/http_server.h"
 
 #define IDLE_TIMEOUT_MS 60000
 #define REQUEST_TIMEOUT_MS 30000

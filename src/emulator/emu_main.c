@@ -9,8 +9,8 @@
 
 #include <event2/event.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "crypto/crypto.h"
 
 static const char usage[] =
@@ -66,7 +66,7 @@ static int parse_flag(struct emu *emu, const char *flag, const char *v, char *li
     if (strcmp(flag, "--log-level") == 0) {
         int level = log_level_parse(v);
         if (level < 0) fprintf(stderr, "larkgw emulator: unknown log level '%s'\n", v);
-        return level < 0 ? -1 : log_setup((enum log_level)level, LOG_TEXT, NULL);
+        return level < 0 ? -1 : log_setup((enum log_level)level, LOG_FORMAT_TEXT, NULL);
     }
     if (strcmp(flag, "--client-config") == 0) {
         cJSON *c = cJSON_Parse(v);

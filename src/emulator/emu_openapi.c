@@ -15,8 +15,8 @@
 
 #include <event2/event.h>
 
-#include "core/log.h"
-#include "transport/http_request.h"
+#include "base/log.h"
+#include "net/http_request.h"
 
 #define CALLS_MAX 10000
 #define CALL_BODY_MAX (1 << 20)         /* bodies kept in a record */

@@ -9,7 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 #define ANSWER_MAX (1 << 20)
 

@@ -13,8 +13,8 @@
 
 #include <event2/event.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define TOKENS_MAX 4096
 #define TENANTS_MAX 256

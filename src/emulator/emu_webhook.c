@@ -9,10 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "crypto/crypto.h"
-#include "transport/http_client.h"
+#include "net/http_client.h"
 
 #define ANSWER_MAX (1 << 20)
 #define ANSWER_TIMEOUT_MS 3000      /* the platform's patience */

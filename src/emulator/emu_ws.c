@@ -13,8 +13,8 @@
 #include <event2/event.h>
 #include <wslay/wslay.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "crypto/crypto.h"
 #include "proto/pbbp2.pb-c.h"
 

@@ -1,6 +1,6 @@
 #include "event/dedup.h"
 
-#include "core/util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 #include "event/event.h"
 
-#include "core/config.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "app/config.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "crypto/crypto.h"
 #include "event/chatq.h"
 #include "event/dedup.h"

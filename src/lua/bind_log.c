@@ -1,4 +1,4 @@
-#include "core/log.h"
+#include "base/log.h"
 #include "lua/bind.h"
 #include "lua/sched.h"
 #include "lua/script.h"
@@ -48,12 +48,12 @@ static int log_at(lua_State *L, enum log_level level, const char *sep) {
     return 0;
 }
 
-static int log_debug_(lua_State *L) { return log_at(L, LOG_DEBUG, " "); }
-static int log_info_(lua_State *L) { return log_at(L, LOG_INFO, " "); }
-static int log_warn_(lua_State *L) { return log_at(L, LOG_WARN, " "); }
-static int log_error_(lua_State *L) { return log_at(L, LOG_ERROR, " "); }
+static int log_debug_(lua_State *L) { return log_at(L, LOG_LEVEL_DEBUG, " "); }
+static int log_info_(lua_State *L) { return log_at(L, LOG_LEVEL_INFO, " "); }
+static int log_warn_(lua_State *L) { return log_at(L, LOG_LEVEL_WARN, " "); }
+static int log_error_(lua_State *L) { return log_at(L, LOG_LEVEL_ERROR, " "); }
 
-int bind_print(lua_State *L) { return log_at(L, LOG_INFO, "\t"); }
+int bind_print(lua_State *L) { return log_at(L, LOG_LEVEL_INFO, "\t"); }
 
 void bind_log_open(lua_State *L) {
     static const luaL_Reg fns[] = {

@@ -1,6 +1,6 @@
 #include "lua/limits.h"
 
-#include "core/util.h"
+#include "base/util.h"
 #include "lua/sched.h"
 #include "lua/script.h"
 

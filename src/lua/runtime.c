@@ -1,8 +1,8 @@
 #include "lua/runtime.h"
 
-#include "core/config.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "app/config.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "lua/json.h"
 #include "lua/sched.h"
 #include "lua/script.h"

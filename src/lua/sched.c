@@ -1,6 +1,6 @@
 #include "lua/sched.h"
 
-#include "core/util.h"
+#include "base/util.h"
 #include "lua/bind.h"
 #include "lua/limits.h"
 #include "lua/script.h"

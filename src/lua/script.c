@@ -1,8 +1,8 @@
 #include "lua/script.h"
 
-#include "core/config.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "app/config.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "lua/sandbox.h"
 #include "lua/sched.h"
 

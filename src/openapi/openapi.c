@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "app/config.h"
+#include "base/log.h"
+#include "base/util.h"
 
 enum call_where { CALL_NOWHERE, CALL_REJECTED, CALL_QUEUED, CALL_ACTIVE };
 enum call_step { STEP_START, STEP_FINISH };

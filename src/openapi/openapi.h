@@ -7,7 +7,7 @@
  *
  * One instance per event_base; nothing here is thread-safe. The HTTP layer is a small
  * vtable, so tests drive the module with a fake transport and the gateway plugs in
- * transport/http_client. Tokens, the app secret and Authorization headers never reach a
+ * net/http_client. Tokens, the app secret and Authorization headers never reach a
  * log: failures are logged with method, path, code, msg and log id only. */
 #ifndef LARKGW_OPENAPI_H
 #define LARKGW_OPENAPI_H
@@ -17,7 +17,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "transport/http_client.h"
+#include "net/http_client.h"
 
 struct event_base;
 struct config;

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 static int ticket_valid(const char *s, size_t n) {
     if (n == 0 || n > OA_TICKET_MAX) return 0;

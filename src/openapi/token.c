@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
+#include "base/log.h"
 
 /* One request to a token endpoint, shared by everyone waiting for that token. */
 struct oa_fetch {

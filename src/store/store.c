@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 /* Open hashing with chains; expired entries are dropped when touched, and by a sweep
  * when the store is full, so a full store of stale keys frees itself. */

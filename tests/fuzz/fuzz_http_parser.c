@@ -3,7 +3,7 @@
 #include <event2/buffer.h>
 #include <stdint.h>
 
-#include "transport/http_parser.h"
+#include "net/http_parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct http_parser p;

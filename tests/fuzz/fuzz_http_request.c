@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transport/http_request.h"
+#include "net/http_request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t *end = size >= 4 ? memmem(data, size, "\r\n\r\n", 4) : NULL;

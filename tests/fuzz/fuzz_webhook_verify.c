@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
-#include "transport/webhook_verify.h"
+#include "ingress/webhook_verify.h"
 
 #define KEY "test-encrypt-key-9f3a"
 

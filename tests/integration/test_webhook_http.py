@@ -1,4 +1,4 @@
-"""The webhook's HTTP layer (transport/http_server) against raw sockets: what evhttp
+"""The webhook's HTTP layer (net/http_server) against raw sockets: what evhttp
 could not do. Oversized bodies, malformed request lines, huge heads and unknown methods
 are answered with JSON and logged once with the client's address and port; a client
 that never finishes its head is dropped at the request deadline; pipelined keep-alive

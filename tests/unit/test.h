@@ -1,6 +1,7 @@
 /* A minimal test harness: CHECK records a failure and goes on; main returns non-zero
- * when anything failed. Each test file: static void test_x(void) {...} and
- * int main(void) { RUN(test_x); ...; return test_report(); } */
+ * when anything failed, and a test function that made no check at all fails too (a
+ * test that asserts nothing proves nothing). Each test file: static void
+ * test_x(void) {...} and int main(void) { RUN(test_x); ...; return test_report(); } */
 #ifndef LARKGW_TEST_H
 #define LARKGW_TEST_H
 
@@ -18,7 +19,18 @@ static int test_failures, test_checks;
     if (!_a || !_b || strcmp(_a, _b) != 0) { test_failures++; fprintf(stderr, \
     "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a, _a ? _a : "(null)", \
     _b ? _b : "(null)"); } } while (0)
-#define RUN(fn) do { int _before = test_failures; fn(); \
+/* haystack contains needle (both strings; NULL haystack fails) */
+#define CHECK_CONTAINS(hay, needle) do { const char *_h = (hay), *_n = (needle); \
+    test_checks++; if (!_h || !strstr(_h, _n)) { test_failures++; fprintf(stderr, \
+    "%s:%d: %s does not contain \"%s\": \"%.300s\"\n", __FILE__, __LINE__, #hay, _n, \
+    _h ? _h : "(null)"); } } while (0)
+#define CHECK_NOT_CONTAINS(hay, needle) do { const char *_h = (hay), *_n = (needle); \
+    test_checks++; if (!_h || strstr(_h, _n)) { test_failures++; fprintf(stderr, \
+    "%s:%d: %s contains \"%s\": \"%.300s\"\n", __FILE__, __LINE__, #hay, _n, \
+    _h ? _h : "(null)"); } } while (0)
+#define RUN(fn) do { int _before = test_failures, _checks = test_checks; fn(); \
+    if (test_checks == _checks) { test_failures++; \
+        fprintf(stderr, "%s: made no check\n", #fn); } \
     fprintf(stderr, "%s %s\n", test_failures == _before ? "ok  " : "FAIL", #fn); } while (0)
 
 static inline int test_report(void) {

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "core/config.h"
+#include "app/config.h"
 #include "test.h"
 
 static const char *write_tmp(const char *text) {

@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "crypto/crypto.h"
 
 static void hex_decode(const char *hex, unsigned char *out, size_t *len) {

@@ -1,4 +1,4 @@
-/* The emulator's pure parts: envelope ids. Its HTTP server is transport/http_server
+/* The emulator's pure parts: envelope ids. Its HTTP server is net/http_server
  * (tests/unit/test_http_server*.c); the rest is tested end to end in tests/integration
  * (and the OpenAPI's endpoints in test_emulator_openapi.c). */
 #include "test.h"

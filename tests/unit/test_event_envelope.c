@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 static int parse(struct envelope *env, const char *json, char *err) {
     return envelope_parse(env, json, strlen(json), err, 128);

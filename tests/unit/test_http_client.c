@@ -1,5 +1,5 @@
 /* http_client against an in-process evhttp server on 127.0.0.1 (plain and TLS). */
-#include "transport/http_client.h"
+#include "net/http_client.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
@@ -15,10 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "test.h"
 #include "test_tls.h"
-#include "transport/http_parser.h"
+#include "net/http_parser.h"
 
 static struct event_base *base;
 static int port, tls_port;
@@ -254,7 +254,7 @@ static void tls_case(const char *san, const char *host, int trust, const char *e
     wait_done(&r, 1);
     if (expect_error) {
         CHECK_EQ_INT(r.status, 0);
-        CHECK(strstr(r.error, expect_error) != NULL);
+        CHECK_CONTAINS(r.error, expect_error);
         fprintf(stderr, "  %s via %s, trusted=%d: %s\n", san, host, trust, r.error);
     } else {
         CHECK_EQ_INT(r.status, 200);

@@ -1,4 +1,4 @@
-/* transport/http_server over real loopback sockets: keep-alive and pipelining in order
+/* net/http_server over real loopback sockets: keep-alive and pipelining in order
  * (deferred answers included), the server's own refusals (JSON, one log line with the
  * peer, connection closed, 413 decided before any body byte), deadlines (a slowloris
  * peer is dropped), deferred answers after the peer left or the server was freed,
@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/util.h"
-#include "transport/http_server.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "net/http_server.h"
 
 static struct event_base *base;
 static char log_path[64];
@@ -157,12 +157,12 @@ static void test_request_and_keep_alive(void) {
     int closed;
     client_read(fd, buf, sizeof buf, strlen("{\"n\":1}") + 100, &closed, 5000);
     CHECK(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
-    CHECK(strstr(buf, "Content-Type: application/json\r\n") != NULL);
-    CHECK(strstr(buf, "Content-Length: 7\r\n") != NULL);
-    CHECK(strstr(buf, "X-Extra: 1\r\n") != NULL);
-    CHECK(strstr(buf, "Date: ") != NULL);
-    CHECK(strstr(buf, "Connection: close") == NULL);
-    CHECK(strstr(buf, "\r\n\r\n{\"n\":1}") != NULL);
+    CHECK_CONTAINS(buf, "Content-Type: application/json\r\n");
+    CHECK_CONTAINS(buf, "Content-Length: 7\r\n");
+    CHECK_CONTAINS(buf, "X-Extra: 1\r\n");
+    CHECK_CONTAINS(buf, "Date: ");
+    CHECK_NOT_CONTAINS(buf, "Connection: close");
+    CHECK_CONTAINS(buf, "\r\n\r\n{\"n\":1}");
     CHECK_EQ_STR(h.seen[0], "POST /a/b?x=1 hello");
     CHECK_EQ_STR(h.header, "yes");
     CHECK(strncmp(h.peer, "127.0.0.1:", 10) == 0);
@@ -170,8 +170,8 @@ static void test_request_and_keep_alive(void) {
     client_send(fd, "HEAD /c HTTP/1.1\r\nHost: t\r\n\r\n");
     size_t n = client_read(fd, buf, sizeof buf, 4096, &closed, 300);
     CHECK(n > 0 && strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
-    CHECK(strstr(buf, "Content-Length: 7\r\n") != NULL);
-    CHECK(strstr(buf, "{\"n\"") == NULL);
+    CHECK_CONTAINS(buf, "Content-Length: 7\r\n");
+    CHECK_NOT_CONTAINS(buf, "{\"n\"");
     CHECK(!closed);
     CHECK_EQ_INT(h.calls, 2);
     close(fd);
@@ -193,8 +193,8 @@ static void test_pipelined_in_order(void) {
     char buf[4096];
     int closed;
     client_read(fd, buf, sizeof buf, sizeof buf, &closed, 100);
-    CHECK(strstr(buf, "{\"n\":1}") != NULL);
-    CHECK(strstr(buf, "late") == NULL);
+    CHECK_CONTAINS(buf, "{\"n\":1}");
+    CHECK_NOT_CONTAINS(buf, "late");
     http_server_reply(h.held[0], 200, "text/plain", "late", 4);
     int answers = read_all(fd, buf, sizeof buf, &closed);
     CHECK_EQ_INT(answers, 3);
@@ -202,7 +202,7 @@ static void test_pipelined_in_order(void) {
     const char *late = strstr(buf, "late"), *three = strstr(buf, "{\"n\":3}");
     const char *four = strstr(buf, "{\"n\":4}");
     CHECK(late && three && four && late < three && three < four);
-    CHECK(strstr(buf, "Connection: close\r\n") != NULL);
+    CHECK_CONTAINS(buf, "Connection: close\r\n");
     CHECK_EQ_STR(h.seen[1], "POST /later? hi");
     CHECK_EQ_STR(h.seen[3], "GET /4? ");
     CHECK_EQ_INT(h.drops, 0);
@@ -225,9 +225,9 @@ static void expect_refusal(struct http_server *s, const char *req, int status, c
     CHECK_EQ_INT(read_all(fd, buf, sizeof buf, &closed), 1);
     if (strncmp(buf, line, strlen(line)) != 0) fprintf(stderr, "got: %.60s\n", buf);
     CHECK(strncmp(buf, line, strlen(line)) == 0);
-    CHECK(strstr(buf, "Content-Type: application/json\r\n") != NULL);
-    CHECK(strstr(buf, "Connection: close\r\n") != NULL);
-    CHECK(strstr(buf, body) != NULL);
+    CHECK_CONTAINS(buf, "Content-Type: application/json\r\n");
+    CHECK_CONTAINS(buf, "Connection: close\r\n");
+    CHECK_CONTAINS(buf, body);
     CHECK(closed);
     CHECK_EQ_INT(log_count(needle), logged + 1);
     CHECK_EQ_INT(h.calls, before);
@@ -298,7 +298,7 @@ static void test_slowloris_dropped(void) {
     }
     CHECK(closed);
     CHECK(strncmp(buf, "HTTP/1.1 408 ", 13) == 0);
-    CHECK(strstr(buf, "{\"msg\":\"request not complete in time\"}") != NULL);
+    CHECK_CONTAINS(buf, "{\"msg\":\"request not complete in time\"}");
     CHECK_EQ_INT(log_count("testhttp: refused 408 from 127.0.0.1:"), 1);
     close(fd);
     /* a body that never finishes: the same deadline */
@@ -408,11 +408,11 @@ static void test_http10(void) {
     char buf[1024];
     int closed;
     client_read(fd, buf, sizeof buf, sizeof buf, &closed, 300);
-    CHECK(strstr(buf, "Connection: keep-alive\r\n") != NULL);
+    CHECK_CONTAINS(buf, "Connection: keep-alive\r\n");
     CHECK(!closed);
     client_send(fd, "GET /c HTTP/1.0\r\n\r\n");
     CHECK_EQ_INT(read_all(fd, buf, sizeof buf, &closed), 1);
-    CHECK(strstr(buf, "Connection: close\r\n") != NULL);
+    CHECK_CONTAINS(buf, "Connection: close\r\n");
     CHECK(closed);
     close(fd);
     http_server_free(s);
@@ -446,7 +446,7 @@ static void test_bad_listen(void) {
 int main(void) {
     snprintf(log_path, sizeof log_path, "/tmp/test_http_server.%d.log", (int)getpid());
     unlink(log_path);
-    log_setup(LOG_DEBUG, LOG_TEXT, log_path);
+    log_setup(LOG_LEVEL_DEBUG, LOG_FORMAT_TEXT, log_path);
     base = event_base_new();
     RUN(test_request_and_keep_alive);
     RUN(test_pipelined_in_order);

@@ -1,11 +1,11 @@
-/* transport/http_request: the request head parser, bytes in, results out (framing,
+/* net/http_request: the request head parser, bytes in, results out (framing,
  * keep-alive, every refusal and its status), the query helpers. The server around it:
  * test_http_server.c. */
 #include "test.h"
 
 #include <stdlib.h>
 
-#include "transport/http_request.h"
+#include "net/http_request.h"
 
 static int parse_max(const char *text, size_t max_body, struct http_request *r, char **copy) {
     *copy = strdup(text);

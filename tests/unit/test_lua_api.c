@@ -174,7 +174,7 @@ static void test_top_level_refused(void) {
     fx_init(&fx);
     fx_write(&fx, "top.lua", "local res = lark.im.send('chat_id', 'oc_1', 'text', {text = 'x'})\n");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
-    CHECK(strstr(err, "top.lua:1: lark.api: only allowed in a handler") != NULL);
+    CHECK_CONTAINS(err, "top.lua:1: lark.api: only allowed in a handler");
     if (!strstr(err, "top.lua:1: lark.api: only allowed in a handler")) fprintf(stderr, "%s\n", err);
     fx_free(&fx);
 }

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/config.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "app/config.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "lua/runtime.h"
 
 struct fixture {
@@ -49,7 +49,7 @@ static inline void fx_init(struct fixture *fx) {
     fx->cfg.limits.handler_timeout_ms = 200;
     fx->cfg.limits.memory_mb = 16;
     unlink(fx->log);
-    log_setup(LOG_DEBUG, LOG_TEXT, fx->log);
+    log_setup(LOG_LEVEL_DEBUG, LOG_FORMAT_TEXT, fx->log);
 }
 
 /* Loads the scripts written so far; returns runtime_load's result, err filled. */
@@ -114,7 +114,7 @@ static inline void fx_free(struct fixture *fx) {
     }
     if (d) closedir(d);
     rmdir(fx->dir);
-    log_setup(LOG_INFO, LOG_TEXT, NULL);
+    log_setup(LOG_LEVEL_INFO, LOG_FORMAT_TEXT, NULL);
     log_close();
     unlink(fx->log);
     config_free(&fx->cfg);

@@ -141,19 +141,19 @@ static void test_load_errors(void) {
     fx_write(&fx, "good.lua", "function on_event() lark.log.info('good v2') end\n");
     fx_write(&fx, "syntax.lua", "function on_event(\n  x = \nend\n");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
-    CHECK(strstr(err, "/syntax.lua:2: ')' expected near '='") != NULL);
+    CHECK_CONTAINS(err, "/syntax.lua:2: ')' expected near '='");
     /* the serving generation stays */
     CHECK_EQ_INT(RUN_MSG(&fx), 200);
     CHECK(fx_log_has(&fx, "good v1"));
     CHECK(fx_log_lacks(&fx, "good v2"));
     fx_write(&fx, "syntax.lua", "local a = 1\nerror('broken at load')\n");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
-    CHECK(strstr(err, "/syntax.lua:2: broken at load") != NULL);
+    CHECK_CONTAINS(err, "/syntax.lua:2: broken at load");
     CHECK_EQ_INT(runtime_check(&fx.cfg, err, sizeof err), -1);
-    CHECK(strstr(err, "/syntax.lua:2: broken at load") != NULL);
+    CHECK_CONTAINS(err, "/syntax.lua:2: broken at load");
     fx_write(&fx, "syntax.lua", "while true do end\n");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
-    CHECK(strstr(err, "/syntax.lua:1: time budget spent") != NULL);
+    CHECK_CONTAINS(err, "/syntax.lua:1: time budget spent");
     fx_write(&fx, "syntax.lua", "return 1\n");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), 0);
     CHECK_EQ_INT(runtime_check(&fx.cfg, err, sizeof err), 0);
@@ -163,7 +163,7 @@ static void test_load_errors(void) {
     free(fx.cfg.scripts);
     fx.cfg.scripts = strdup("/nonexistent/dir");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
-    CHECK(strstr(err, "/nonexistent/dir") != NULL);
+    CHECK_CONTAINS(err, "/nonexistent/dir");
     free(fx.cfg.scripts);
     fx.cfg.scripts = strdup(fx.dir);
     fx_free(&fx);

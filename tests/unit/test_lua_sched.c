@@ -167,7 +167,7 @@ static void test_budget(void) {
     sched_wake(t);
     CHECK_EQ_INT(ended_calls, 1);
     CHECK_EQ_INT(ended, SCHED_TIMEOUT);
-    CHECK(strstr(ended_err, "s.lua:5: time budget spent") != NULL);
+    CHECK_CONTAINS(ended_err, "s.lua:5: time budget spent");
     sched_free(sc);
     script_close(s);
     fx_free(&fx);

@@ -370,7 +370,7 @@ static void run_core(void) {
 
 int main(void) {
     unlink(log_path());
-    log_setup(LOG_DEBUG, LOG_TEXT, log_path());
+    log_setup(LOG_LEVEL_DEBUG, LOG_FORMAT_TEXT, log_path());
     run_core();
     sync_mode = 1;
     run_core();

@@ -12,8 +12,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "core/config.h"
-#include "core/log.h"
+#include "app/config.h"
+#include "base/log.h"
 #include "openapi/openapi.h"
 
 #define FAKE_SECRET "s3cr3t-app-secret-XYZ"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
+#include "app/config.h"
 #include "test.h"
 
 static int business, token_fetches;

@@ -91,10 +91,10 @@ static void test_tenant_isolation(void) {
         CHECK(strstr(f->reqs[i].auth, "Bearer t-tenant-") == f->reqs[i].auth);
     }
     CHECK_EQ_STR(f->reqs[0].path, "/open-apis/auth/v3/app_access_token");
-    CHECK(strstr(f->reqs[0].body, "\"app_ticket\":\"tk-1\"") != NULL);
+    CHECK_CONTAINS(f->reqs[0].body, "\"app_ticket\":\"tk-1\"");
     CHECK_EQ_STR(f->reqs[1].path, "/open-apis/auth/v3/tenant_access_token");
-    CHECK(strstr(f->reqs[1].body, "\"tenant_key\":\"tenant-A\"") != NULL);
-    CHECK(strstr(f->reqs[1].body, "\"app_access_token\":\"a-tok-") != NULL);
+    CHECK_CONTAINS(f->reqs[1].body, "\"tenant_key\":\"tenant-A\"");
+    CHECK_CONTAINS(f->reqs[1].body, "\"app_access_token\":\"a-tok-");
     struct openapi_stats st;
     openapi_get_stats(api, &st);
     CHECK_EQ_INT(st.tokens, 3);
@@ -128,7 +128,7 @@ static void test_ticket_missing_resend(void) {
     CHECK_EQ_INT(r1.code, OPENAPI_E_NOTICKET);
     CHECK_EQ_STR(r1.msg, "no app_ticket yet; asked the platform to resend one");
     CHECK_EQ_INT(f->resends, 1);
-    CHECK(strstr(f->reqs[0].body, "\"app_id\":\"cli_test\"") != NULL);
+    CHECK_CONTAINS(f->reqs[0].body, "\"app_id\":\"cli_test\"");
     call_tenant(api, "tenant-A", &r2);
     run(f);
     CHECK_EQ_INT(r2.code, OPENAPI_E_NOTICKET);
@@ -257,7 +257,7 @@ static void test_no_secret_in_log(void) {
 int main(void) {
     snprintf(state_dir, sizeof state_dir, "/tmp/larkgw-token-test-%ld", (long)getpid());
     unlink(log_path());
-    log_setup(LOG_DEBUG, LOG_TEXT, log_path());
+    log_setup(LOG_LEVEL_DEBUG, LOG_FORMAT_TEXT, log_path());
     RUN(test_expiry_margin);
     RUN(test_short_expiry);
     RUN(test_refresh_failure_keeps_token);

@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/watch.h"
+#include "base/watch.h"
 #include "test.h"
 
 struct state {

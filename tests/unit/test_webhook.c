@@ -1,4 +1,4 @@
-/* transport/webhook over real loopback sockets with a fake dispatcher, so the tests
+/* ingress/webhook over real loopback sockets with a fake dispatcher, so the tests
  * control when (and whether) the reply comes: after the client left, after
  * webhook_stop, after webhook_free. ASan turns any touch of a freed request into a
  * failure. Working directory: tests/. */
@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/config.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "app/config.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "event/event.h"
-#include "transport/webhook.h"
+#include "ingress/webhook.h"
 
 /* The fake dispatcher: records the submission, answers at once unless told to hold. */
 static struct {
@@ -206,7 +206,7 @@ static void expect(struct webhook *w, const char *req, size_t len, int status, c
     CHECK_EQ_INT(read_response(fd, &r, 5000), 0);
     if (r.status != status) fprintf(stderr, "request %.40s...: %d %s\n", req, r.status, r.body);
     CHECK_EQ_INT(r.status, status);
-    if (body_part) CHECK(strstr(r.body, body_part) != NULL);
+    if (body_part) CHECK_CONTAINS(r.body, body_part);
     close(fd);
 }
 

@@ -1,13 +1,13 @@
-/* transport/webhook_verify: the webhook's checks on bytes, against the fixtures in
+/* ingress/webhook_verify: the webhook's checks on bytes, against the fixtures in
  * data/webhook/ (made with `openssl enc` and hashlib). Working directory: tests/. */
 #include "test.h"
 
 #include <stdlib.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "crypto/crypto.h"
 #include "event/event.h"
-#include "transport/webhook_verify.h"
+#include "ingress/webhook_verify.h"
 
 #define KEY "test-encrypt-key-9f3a"
 #define FIXTURE_TS "1732406400"
@@ -77,7 +77,7 @@ static void test_timestamp_window(void) {
     CHECK_EQ_INT(verify(&v, &in, &out, NULL, 0), 0);
     in.now = 1732406400 + 301;
     CHECK_EQ_INT(verify(&v, &in, &out, NULL, 0), 401);
-    CHECK(strstr(out.reason, "stale") != NULL);
+    CHECK_CONTAINS(out.reason, "stale");
     in.now = 1732406400 - 301;
     CHECK_EQ_INT(verify(&v, &in, &out, NULL, 0), 401);
     in.now = 1900000000;
@@ -210,7 +210,7 @@ static void expect_400(const char *body, const char *reason_part) {
     CHECK_EQ_INT(verify(&v, &in, &out, NULL, 0), 400);
     if (!strstr(out.reason, reason_part))
         fprintf(stderr, "body %s: reason '%s', expected '%s'\n", body, out.reason, reason_part);
-    CHECK(strstr(out.reason, reason_part) != NULL);
+    CHECK_CONTAINS(out.reason, reason_part);
 }
 
 static void test_malformed_bodies(void) {
@@ -267,7 +267,7 @@ static void test_plain_mode(void) {
     CHECK_EQ_INT(verify(&v, &in, &out, NULL, 0), 0);
     in = (struct webhook_input){ enc, blen, FIXTURE_TS, FIXTURE_NONCE, FIXTURE_SIG, 0 };
     CHECK_EQ_INT(verify(&v, &in, &out, NULL, 0), 400);
-    CHECK(strstr(out.reason, "no encrypt_key") != NULL);
+    CHECK_CONTAINS(out.reason, "no encrypt_key");
     /* "encrypt" below the top level is just event content; malformed JSON is the
      * dispatcher's to refuse */
     const char *nested = "{\"event\":{\"encrypt\":\"x\"}}";

@@ -2,7 +2,7 @@
  * server) with a fake dispatcher that answers whenever the test says: acks that come
  * late, after their connection died, during a stop, or never. This file defines
  * dispatcher_submit, so the real dispatcher is not linked in. */
-#include "transport/ws_client.h"
+#include "ingress/ws_client.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -14,14 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
-#include "core/util.h"
+#include "app/config.h"
+#include "base/util.h"
 #include "crypto/crypto.h"
 #include "event/event.h"
 #include "proto/frame.h"
 #include "test.h"
-#include "transport/http_client.h"
-#include "transport/ws_handshake.h"
+#include "net/http_client.h"
+#include "net/ws_handshake.h"
 
 static struct event_base *base;
 static int ws_port, accepted, pings, bad_pings;

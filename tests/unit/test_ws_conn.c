@@ -1,7 +1,7 @@
 /* ws_conn against a tiny raw WebSocket server on 127.0.0.1, plain and TLS: every byte
  * the server sends is written here, so handshake checks, masking, the close handshake,
  * the message bound and the liveness bound are tested without the emulator. */
-#include "transport/ws_conn.h"
+#include "net/ws_conn.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -17,11 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "test.h"
 #include "test_tls.h"
-#include "transport/net.h"
-#include "transport/ws_handshake.h"
+#include "net/net.h"
+#include "net/ws_handshake.h"
 
 enum mode { M_ECHO, M_REFUSE, M_BAD_ACCEPT, M_SILENT, M_BIG, M_SERVER_CLOSE };
 
@@ -230,7 +230,7 @@ static void test_refused(void) {
     run(M_REFUSE, "ws", NULL, &c, 0);
     CHECK_EQ_INT(c.opened, 0);
     CHECK_EQ_INT(c.verdict, WS_HANDSHAKE_CLIENT_ERROR);
-    CHECK(strstr(c.why, "HTTP 403, Handshake-Status 403, Handshake-Msg \"no entry\"") != NULL);
+    CHECK_CONTAINS(c.why, "HTTP 403, Handshake-Status 403, Handshake-Msg \"no entry\"");
 }
 
 static void test_bad_accept(void) {
@@ -245,7 +245,7 @@ static void test_silent_peer(void) {
     struct client c;
     run(M_SILENT, "ws", NULL, &c, 300);
     CHECK_EQ_INT(c.opened, 1);
-    CHECK(strstr(c.why, "presumed dead") != NULL);
+    CHECK_CONTAINS(c.why, "presumed dead");
 }
 
 static void test_message_bound(void) {
@@ -253,7 +253,7 @@ static void test_message_bound(void) {
     run(M_BIG, "ws", NULL, &c, 0);
     CHECK_EQ_INT(c.opened, 1);
     CHECK_EQ_INT(c.messages, 0);
-    CHECK(strstr(c.why, "above ws.max_message") != NULL);
+    CHECK_CONTAINS(c.why, "above ws.max_message");
 }
 
 static void test_server_close(void) {
@@ -287,7 +287,7 @@ static void test_wss(void) {
     CHECK_EQ_STR(c.last, "got:ping!");
     run(M_ECHO, "wss", strict, &c, 0);
     CHECK_EQ_INT(c.opened, 0);
-    CHECK(strstr(c.why, "certificate verify failed") != NULL);
+    CHECK_CONTAINS(c.why, "certificate verify failed");
     SSL_CTX_free(trusting);
     SSL_CTX_free(strict);
     test_tls_free(&tls);

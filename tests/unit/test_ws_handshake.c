@@ -1,12 +1,12 @@
-#include "transport/ws_handshake.h"
+#include "net/ws_handshake.h"
 
 #include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "test.h"
-#include "transport/http_parser.h"
-#include "transport/net.h"
+#include "net/http_parser.h"
+#include "net/net.h"
 
 static void test_accept_rfc_vector(void) {
     char out[WS_ACCEPT_LEN + 1];
@@ -32,11 +32,11 @@ static void test_request(void) {
     const char *req = (const char *)evbuffer_pullup(b, -1);
     const char *line = "GET /ws/v2?device_id=1&ticket=t HTTP/1.1\r\n";
     CHECK(strncmp(req, line, strlen(line)) == 0);
-    CHECK(strstr(req, "\r\nHost: msg.example.com\r\n") != NULL);
-    CHECK(strstr(req, "\r\nUpgrade: websocket\r\n") != NULL);
-    CHECK(strstr(req, "\r\nConnection: Upgrade\r\n") != NULL);
-    CHECK(strstr(req, "\r\nSec-WebSocket-Version: 13\r\n") != NULL);
-    CHECK(strstr(req, "\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n") != NULL);
+    CHECK_CONTAINS(req, "\r\nHost: msg.example.com\r\n");
+    CHECK_CONTAINS(req, "\r\nUpgrade: websocket\r\n");
+    CHECK_CONTAINS(req, "\r\nConnection: Upgrade\r\n");
+    CHECK_CONTAINS(req, "\r\nSec-WebSocket-Version: 13\r\n");
+    CHECK_CONTAINS(req, "\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
     CHECK(strstr(req, "\r\n\r\n") == req + strlen(req) - 4);
     evbuffer_free(b);
     net_url_free(&u);
@@ -68,7 +68,7 @@ static void test_check(void) {
     CHECK_EQ_INT(judge("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                        "Connection: Upgrade\r\nSec-WebSocket-Accept: AAAA\r\n\r\n",
                        why, sizeof why, NULL), WS_HANDSHAKE_BUSY);
-    CHECK(strstr(why, "Sec-WebSocket-Accept") != NULL);
+    CHECK_CONTAINS(why, "Sec-WebSocket-Accept");
     CHECK_EQ_INT(judge("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
                        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
                        why, sizeof why, NULL), WS_HANDSHAKE_BUSY);
@@ -80,16 +80,19 @@ static void test_refused(void) {
                        "Handshake-Msg: auth failed\r\nHandshake-Autherrcode: 1000040350\r\n"
                        "Content-Length: 0\r\n\r\n", why, sizeof why, NULL),
                  WS_HANDSHAKE_CLIENT_ERROR);
-    CHECK(strstr(why, "HTTP 403") && strstr(why, "Handshake-Status 514") &&
-          strstr(why, "Handshake-Msg \"auth failed\"") &&
-          strstr(why, "Handshake-Autherrcode 1000040350") && strstr(why, "too many connections"));
+    CHECK_CONTAINS(why, "HTTP 403");
+    CHECK_CONTAINS(why, "Handshake-Status 514");
+    CHECK_CONTAINS(why, "Handshake-Msg \"auth failed\"");
+    CHECK_CONTAINS(why, "Handshake-Autherrcode 1000040350");
+    CHECK_CONTAINS(why, "too many connections");
     CHECK_EQ_INT(judge("HTTP/1.1 400 Bad Request\r\nHandshake-Status: 514\r\n"
                        "Handshake-Msg: auth failed\r\nContent-Length: 0\r\n\r\n",
                        why, sizeof why, NULL), WS_HANDSHAKE_CLIENT_ERROR);
-    CHECK(strstr(why, "check app_id and app_secret") != NULL);
+    CHECK_CONTAINS(why, "check app_id and app_secret");
     CHECK_EQ_INT(judge("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n",
                        why, sizeof why, NULL), WS_HANDSHAKE_BUSY);
-    CHECK(strstr(why, "HTTP 502") && strstr(why, "Handshake-Status -"));
+    CHECK_CONTAINS(why, "HTTP 502");
+    CHECK_CONTAINS(why, "Handshake-Status -");
 }
 
 int main(void) {

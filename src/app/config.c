@@ -1,0 +1,347 @@
+#include "app/config.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type { K_STR, K_INT, K_LONG, K_BOOL, K_ENUM };
+
+static const char *const mode_names[] = { "ws", "webhook", "both", NULL };
+static const char *const order_names[] = { "chat", "none", NULL };
+static const char *const app_type_names[] = { "self_built", "marketplace", NULL };
+static const char *const level_names[] = { "debug", "info", "warn", "error", NULL };
+static const char *const format_names[] = { "text", "json", NULL };
+
+/* Every accepted key, its type and where it lands: the whole schema in one table. */
+struct config_key {
+    const char *name;
+    enum key_type type;
+    size_t offset;
+    long min, max;                 /* K_INT, K_LONG */
+    const char *const *names;      /* K_ENUM; K_STR when it must be one of them */
+};
+
+#define OFF(field) offsetof(struct config, field)
+static const struct config_key keys[] = {
+    { "app_id", K_STR, OFF(app_id), 0, 0, NULL },
+    { "app_secret", K_STR, OFF(app_secret), 0, 0, NULL },
+    { "encrypt_key", K_STR, OFF(encrypt_key), 0, 0, NULL },
+    { "verification_token", K_STR, OFF(verification_token), 0, 0, NULL },
+    { "domain", K_STR, OFF(domain), 0, 0, NULL },
+    { "app_type", K_ENUM, OFF(app_type), 0, 0, app_type_names },
+    { "mode", K_ENUM, OFF(mode), 0, 0, mode_names },
+    { "connections", K_INT, OFF(connections), 1, 50, NULL },
+    { "scripts", K_STR, OFF(scripts), 0, 0, NULL },
+    { "lua_path", K_STR, OFF(lua_path), 0, 0, NULL },
+    { "tls_ca_file", K_STR, OFF(tls_ca_file), 0, 0, NULL },
+    { "webhook.listen", K_STR, OFF(webhook.listen), 0, 0, NULL },
+    { "webhook.path", K_STR, OFF(webhook.path), 0, 0, NULL },
+    { "webhook.max_body", K_LONG, OFF(webhook.max_body), 64, 64L << 20, NULL },
+    { "webhook.max_skew_s", K_INT, OFF(webhook.max_skew_s), 0, 86400 * 365, NULL },
+    { "webhook.insecure", K_BOOL, OFF(webhook.insecure), 0, 0, NULL },
+    { "admin.listen", K_STR, OFF(admin.listen), 0, 0, NULL },
+    { "limits.memory_mb", K_INT, OFF(limits.memory_mb), 1, 65536, NULL },
+    { "limits.handler_timeout_ms", K_INT, OFF(limits.handler_timeout_ms), 1, 3600000, NULL },
+    { "limits.handler_max_s", K_INT, OFF(limits.handler_max_s), 1, 86400, NULL },
+    { "limits.max_recursion", K_INT, OFF(limits.max_recursion), 16, 100000, NULL },
+    { "limits.max_coroutines", K_INT, OFF(limits.max_coroutines), 1, 1000000, NULL },
+    { "ack_deadline_ms", K_INT, OFF(ack_deadline_ms), 1, 60000, NULL },
+    { "order", K_ENUM, OFF(order), 0, 0, order_names },
+    { "order_queue_max", K_INT, OFF(order_queue_max), 1, 1000000, NULL },
+    { "max_in_flight", K_INT, OFF(max_in_flight), 1, 10000000, NULL },
+    { "dedup.ttl_s", K_INT, OFF(dedup.ttl_s), 0, 86400 * 30, NULL },
+    { "dedup.max_entries", K_INT, OFF(dedup.max_entries), 1, 100000000, NULL },
+    { "store.max_entries", K_INT, OFF(store.max_entries), 1, 100000000, NULL },
+    { "store.max_bytes", K_LONG, OFF(store.max_bytes), 1024, 1L << 34, NULL },
+    { "ws.dead_after_s", K_INT, OFF(ws.dead_after_s), 0, 3600, NULL },
+    { "ws.fragment_timeout_s", K_INT, OFF(ws.fragment_timeout_s), 1, 600, NULL },
+    { "ws.max_message", K_LONG, OFF(ws.max_message), 1024, 64L << 20, NULL },
+    { "state_dir", K_STR, OFF(state_dir), 0, 0, NULL },
+    { "log.level", K_STR, OFF(log.level), 0, 0, level_names },
+    { "log.format", K_STR, OFF(log.format), 0, 0, format_names },
+    { "log.file", K_STR, OFF(log.file), 0, 0, NULL },
+    { "log.payloads", K_BOOL, OFF(log.payloads), 0, 0, NULL },
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static const char *const sections[] = { "webhook", "admin", "limits", "dedup", "store",
+                                        "ws", "log", NULL };
+
+static void set_str(char **slot, const char *value) {
+    free(*slot);
+    *slot = value ? strdup(value) : NULL;
+}
+
+void config_init(struct config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    set_str(&cfg->domain, "https://open.feishu.cn");
+    cfg->app_type = APP_SELF_BUILT;
+    cfg->mode = MODE_WS;
+    cfg->connections = 1;
+    set_str(&cfg->scripts, "scripts/examples");
+    set_str(&cfg->webhook.listen, "0.0.0.0:9999");
+    set_str(&cfg->webhook.path, "/webhook/event");
+    cfg->webhook.max_body = 1048576;
+    cfg->webhook.max_skew_s = 300;
+    set_str(&cfg->admin.listen, "127.0.0.1:9900");
+    cfg->limits.memory_mb = 64;
+    cfg->limits.handler_timeout_ms = 2500;
+    cfg->limits.handler_max_s = 60;
+    cfg->limits.max_recursion = 200;
+    cfg->limits.max_coroutines = 1000;
+    cfg->ack_deadline_ms = 2500;
+    cfg->order = ORDER_CHAT;
+    cfg->order_queue_max = 1000;
+    cfg->max_in_flight = 10000;
+    cfg->dedup.ttl_s = 28800;
+    cfg->dedup.max_entries = 1000000;
+    cfg->store.max_entries = 100000;
+    cfg->store.max_bytes = 64L << 20;
+    cfg->ws.dead_after_s = 0;          /* 0: 3 x PingInterval, capped */
+    cfg->ws.fragment_timeout_s = 5;
+    cfg->ws.max_message = 16L << 20;
+    set_str(&cfg->state_dir, "/var/lib/larkgw");
+    set_str(&cfg->log.level, "info");
+    set_str(&cfg->log.format, "text");
+}
+
+void config_free(struct config *cfg) {
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].type == K_STR) {
+            char **slot = (char **)((char *)cfg + keys[i].offset);
+            free(*slot);
+            *slot = NULL;
+        }
+}
+
+static const struct config_key *key_find(const char *name) {
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0) return &keys[i];
+    return NULL;
+}
+
+static int is_section(const char *name) {
+    for (int i = 0; sections[i]; i++)
+        if (strcmp(sections[i], name) == 0) return 1;
+    return 0;
+}
+
+static int name_index(const char *const *names, const char *value) {
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], value) == 0) return i;
+    return -1;
+}
+
+static void names_join(const char *const *names, char *out, size_t len) {
+    out[0] = '\0';
+    for (int i = 0; names[i]; i++) {
+        size_t n = strlen(out);
+        snprintf(out + n, len - n, "%s\"%s\"", i ? ", " : "", names[i]);
+    }
+}
+
+/* Stores an already type-checked value; range and enum errors name the key. */
+static int key_store_int(struct config *cfg, const struct config_key *k, long long v,
+                         char *err, size_t errlen) {
+    if (v < k->min || v > k->max) {
+        snprintf(err, errlen, "key '%s': %lld is out of range [%ld, %ld]", k->name, v,
+                 k->min, k->max);
+        return -1;
+    }
+    void *slot = (char *)cfg + k->offset;
+    if (k->type == K_LONG) *(long *)slot = (long)v;
+    else *(int *)slot = (int)v;
+    return 0;
+}
+
+static int key_store_str(struct config *cfg, const struct config_key *k, const char *v,
+                         char *err, size_t errlen) {
+    void *slot = (char *)cfg + k->offset;
+    if (k->names) {
+        int idx = name_index(k->names, v);
+        if (idx < 0) {
+            char allowed[128];
+            names_join(k->names, allowed, sizeof allowed);
+            snprintf(err, errlen, "key '%s': \"%s\" is not one of %s", k->name, v, allowed);
+            return -1;
+        }
+        if (k->type == K_ENUM) {
+            *(int *)slot = idx;
+            return 0;
+        }
+    }
+    set_str((char **)slot, v);
+    return 0;
+}
+
+int config_set(struct config *cfg, const char *name, const char *value, char *err,
+               size_t errlen) {
+    const struct config_key *k = key_find(name);
+    if (!k) {
+        snprintf(err, errlen, "unknown key '%s'", name);
+        return -1;
+    }
+    if (k->type == K_STR || k->type == K_ENUM) return key_store_str(cfg, k, value, err, errlen);
+    if (k->type == K_BOOL) {
+        int b = strcmp(value, "true") == 0 ? 1 : strcmp(value, "false") == 0 ? 0 : -1;
+        if (b < 0) {
+            snprintf(err, errlen, "key '%s': boolean expected, got \"%s\"", name, value);
+            return -1;
+        }
+        *(bool *)((char *)cfg + k->offset) = b;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (errno || end == value || *end) {
+        snprintf(err, errlen, "key '%s': integer expected, got \"%s\"", name, value);
+        return -1;
+    }
+    return key_store_int(cfg, k, v, err, errlen);
+}
+
+static const char *type_expected(enum key_type t) {
+    return t == K_BOOL ? "boolean" : (t == K_INT || t == K_LONG) ? "integer" : "string";
+}
+
+/* Takes the value on top of the Lua stack for key k. */
+static int key_store_lua(struct config *cfg, const struct config_key *k, lua_State *L,
+                         char *err, size_t errlen) {
+    int t = lua_type(L, -1);
+    if ((k->type == K_STR || k->type == K_ENUM) && t == LUA_TSTRING)
+        return key_store_str(cfg, k, lua_tostring(L, -1), err, errlen);
+    if (k->type == K_BOOL && t == LUA_TBOOLEAN) {
+        *(bool *)((char *)cfg + k->offset) = lua_toboolean(L, -1);
+        return 0;
+    }
+    if ((k->type == K_INT || k->type == K_LONG) && t == LUA_TNUMBER) {
+        int isint;
+        lua_Integer v = lua_tointegerx(L, -1, &isint);
+        if (isint) return key_store_int(cfg, k, v, err, errlen);
+    }
+    snprintf(err, errlen, "key '%s': %s expected, got %s", k->name, type_expected(k->type),
+             t == LUA_TNUMBER ? "non-integer number" : lua_typename(L, t));
+    return -1;
+}
+
+/* Walks the table on top of the stack; prefix is "" or a section name. */
+static int config_walk(struct config *cfg, lua_State *L, const char *prefix, char *err,
+                       size_t errlen) {
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            snprintf(err, errlen, "%s%skeys must be names", prefix, *prefix ? ": " : "");
+            return -1;
+        }
+        char name[128];
+        snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", lua_tostring(L, -2));
+        int rc;
+        if (!*prefix && is_section(name)) {
+            if (!lua_istable(L, -1)) {
+                snprintf(err, errlen, "key '%s': table expected, got %s", name,
+                         luaL_typename(L, -1));
+                return -1;
+            }
+            rc = config_walk(cfg, L, name, err, errlen);
+        } else {
+            const struct config_key *k = key_find(name);
+            if (!k) {
+                snprintf(err, errlen, "unknown key '%s'", name);
+                return -1;
+            }
+            rc = key_store_lua(cfg, k, L, err, errlen);
+        }
+        if (rc) return rc;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* env("NAME") in a config file: the variable's value, or nil. */
+static int config_env(lua_State *L) {
+    const char *v = getenv(luaL_checkstring(L, 1));
+    if (v) lua_pushstring(L, v);
+    else lua_pushnil(L);
+    return 1;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen) {
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    int rc = -1;
+    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        goto done;
+    }
+    /* _ENV: an empty table whose only visible name is env(); assignments land in it. */
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushcfunction(L, config_env);
+    lua_setfield(L, -2, "env");
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setupvalue(L, -3, 1);
+    lua_insert(L, -2);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        goto done;
+    }
+    char inner[400];
+    if (config_walk(cfg, L, "", inner, sizeof inner)) {
+        snprintf(err, errlen, "%s: %s", path, inner);
+        goto done;
+    }
+    rc = 0;
+done:
+    lua_close(L);
+    return rc;
+}
+
+void config_apply_env(struct config *cfg) {
+    static const struct { const char *var; size_t offset; } vars[] = {
+        { "LARK_APP_ID", OFF(app_id) },
+        { "LARK_APP_SECRET", OFF(app_secret) },
+        { "LARK_ENCRYPT_KEY", OFF(encrypt_key) },
+        { "LARK_VERIFICATION_TOKEN", OFF(verification_token) },
+        { "LARK_DOMAIN", OFF(domain) },
+    };
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        char **slot = (char **)((char *)cfg + vars[i].offset);
+        const char *v = getenv(vars[i].var);
+        if (v && *v) set_str(slot, v);
+    }
+}
+
+int config_validate(const struct config *cfg, char *err, size_t errlen) {
+    if (!cfg->scripts || !*cfg->scripts) {
+        snprintf(err, errlen, "key 'scripts': a directory is required");
+        return -1;
+    }
+    if (!cfg->webhook.path || cfg->webhook.path[0] != '/') {
+        snprintf(err, errlen, "key 'webhook.path': must start with '/'");
+        return -1;
+    }
+    if (strncmp(cfg->domain, "http://", 7) && strncmp(cfg->domain, "https://", 8)) {
+        snprintf(err, errlen, "key 'domain': must start with http:// or https://");
+        return -1;
+    }
+    if (cfg->app_type == APP_MARKETPLACE && cfg->mode == MODE_WS) {
+        snprintf(err, errlen, "key 'mode': marketplace apps cannot use the long connection "
+                              "(their app_ticket comes by webhook): use \"webhook\"");
+        return -1;
+    }
+    return 0;
+}
+
+const char *config_mode_name(enum config_mode mode) { return mode_names[mode]; }

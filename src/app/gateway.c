@@ -1,0 +1,330 @@
+#include "app/gateway.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app/config.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "base/watch.h"
+#include "event/event.h"
+#include "lua/runtime.h"
+#include "openapi/openapi.h"
+#include "store/store.h"
+#include "app/admin.h"
+#include "net/http_client.h"
+#include "ingress/webhook.h"
+#include "ingress/ws_client.h"
+
+struct gateway {
+    struct config *cfg;
+    struct event_base *base;
+    struct runtime *rt;
+    struct store *store;           /* lark.store: outlives every generation of scripts */
+    struct watch *watch;           /* the scripts directory: a save reloads */
+    struct dispatcher *disp;
+    struct http_client *http;      /* the OpenAPI's; NULL without app credentials */
+    struct openapi *api;           /* lark.api; NULL without app credentials */
+    struct webhook *webhook;
+    struct admin *admin;
+    struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
+    int stopping;
+    struct ws_pool *ws;            /* the long connection; NULL in webhook mode */
+    int drained, ws_stopped;       /* stopping: exit once both are true */
+};
+
+static int gateway_reload(void *arg, char *err, size_t errlen) {
+    struct gateway *gw = arg;
+    uint64_t t0 = util_now_us();
+    if (runtime_load(gw->rt, err, errlen)) {
+        log_error("gateway", "reload failed, the previous scripts stay: %s", err);
+        return -1;
+    }
+    log_info("gateway", "reloaded scripts in %.2f ms", (double)(util_now_us() - t0) / 1000);
+    return 0;
+}
+
+static void gateway_on_scripts_changed(void *arg) {
+    char err[512];
+    log_info("gateway", "scripts directory changed: reloading");
+    gateway_reload(arg, err, sizeof err);
+}
+
+static void gateway_metrics_script(void *arg, const char *name, size_t bytes) {
+    evbuffer_add_printf(arg, "larkgw_lua_memory_bytes{script=\"%s\"} %zu\n", name, bytes);
+}
+
+/* Ready while serving and, with a long connection, while at least one is open. */
+static int gateway_ready(void *arg) {
+    struct gateway *gw = arg;
+    if (gw->stopping) return 0;
+    if (!gw->ws) return 1;
+    struct ws_pool_stats w;
+    ws_pool_get_stats(gw->ws, &w);
+    return w.open > 0;
+}
+
+static void gateway_metrics_ws(struct gateway *gw, struct evbuffer *out) {
+    struct ws_pool_stats w;
+    ws_pool_get_stats(gw->ws, &w);
+    evbuffer_add_printf(out,
+        "larkgw_ws_connections %d\nlarkgw_ws_open %d\n"
+        "larkgw_ws_connects_total %llu\nlarkgw_ws_disconnects_total %llu\n"
+        "larkgw_ws_discovery_failures_total %llu\nlarkgw_ws_handshake_failures_total %llu\n"
+        "larkgw_ws_events_total %llu\nlarkgw_ws_acks_total %llu\n"
+        "larkgw_ws_acks_failed_total %llu\nlarkgw_ws_acks_dropped_total %llu\n"
+        "larkgw_ws_bad_frames_total %llu\nlarkgw_ws_bad_fragments_total %llu\n",
+        w.connections, w.open, w.connects, w.disconnects, w.discovery_failures,
+        w.handshake_failures, w.events, w.acks, w.acks_failed, w.acks_dropped, w.bad_frames,
+        w.bad_fragments);
+}
+
+static void gateway_metrics(void *arg, struct evbuffer *out) {
+    struct gateway *gw = arg;
+    struct dispatcher_stats s;
+    dispatcher_get_stats(gw->disp, &s);
+    evbuffer_add_printf(out,
+        "larkgw_events_received_total %llu\n"
+        "larkgw_events_handled_total %llu\n"
+        "larkgw_events_duplicate_total %llu\n"
+        "larkgw_events_failed_total %llu\n"
+        "larkgw_events_rejected_total %llu\n"
+        "larkgw_events_in_flight %llu\n",
+        s.received, s.handled, s.duplicates, s.failed, s.rejected, s.in_flight);
+    evbuffer_add_printf(out,
+        "larkgw_events_acked_at_deadline_total %llu\n"
+        "larkgw_events_late_failures_total %llu\n"
+        "larkgw_events_waiting_for_chat %llu\n",
+        s.acked_at_deadline, s.late_failures, s.waiting);
+    if (gw->api) {
+        struct openapi_stats o;
+        openapi_get_stats(gw->api, &o);
+        evbuffer_add_printf(out,
+            "larkgw_openapi_calls_total %llu\n"
+            "larkgw_openapi_failures_total %llu\n"
+            "larkgw_openapi_retries_total %llu\n"
+            "larkgw_openapi_token_fetches_total %llu\n"
+            "larkgw_openapi_in_flight %d\n",
+            (unsigned long long)o.calls, (unsigned long long)o.failures,
+            (unsigned long long)o.retries, (unsigned long long)o.token_fetches, o.inflight);
+    }
+    if (gw->ws) gateway_metrics_ws(gw, out);
+    evbuffer_add_printf(out, "larkgw_lua_scripts %zu\nlarkgw_lua_retired_generations %zu\n",
+                        runtime_script_count(gw->rt), runtime_retired_count(gw->rt));
+    runtime_foreach_script(gw->rt, gateway_metrics_script, out);
+}
+
+static void gateway_exit(struct gateway *gw) {
+    event_base_loopexit(gw->base, NULL);
+}
+
+static void gateway_on_drained(void *arg) {
+    struct gateway *gw = arg;
+    log_info("gateway", "in-flight events finished");
+    gw->drained = 1;
+    if (!gw->ws || gw->ws_stopped) gateway_exit(gw);    /* else acks are still going out */
+}
+
+/* The long connection has sent its last acks and closed. */
+static void gateway_on_ws_stopped(void *arg) {
+    struct gateway *gw = arg;
+    gw->ws_stopped = 1;
+    if (gw->drained) gateway_exit(gw);
+}
+
+static void gateway_on_stop_timeout(evutil_socket_t fd, short what, void *arg) {
+    struct gateway *gw = arg;
+    log_warn("gateway", "stop deadline reached with events still in flight; exiting");
+    gateway_exit(gw);
+}
+
+/* SIGTERM/SIGINT: stop taking events, let in-flight ones finish (bounded), exit. */
+static void gateway_stop(struct gateway *gw) {
+    if (gw->stopping) return;
+    gw->stopping = 1;
+    log_info("gateway", "stopping: no new events, finishing the ones in flight");
+    if (gw->webhook) webhook_stop(gw->webhook);
+    if (gw->ws) ws_pool_stop(gw->ws, gateway_on_ws_stopped, gw);
+    int bound_s = gw->cfg->limits.handler_max_s < 30 ? gw->cfg->limits.handler_max_s : 30;
+    struct timeval tv = { bound_s, 0 };
+    gw->stop_timer = evtimer_new(gw->base, gateway_on_stop_timeout, gw);
+    if (gw->stop_timer) evtimer_add(gw->stop_timer, &tv);
+    dispatcher_drain(gw->disp, gateway_on_drained, gw);
+}
+
+static void gateway_on_signal(evutil_socket_t sig, short what, void *arg) {
+    struct gateway *gw = arg;
+    if (sig == SIGHUP) {
+        char err[512];
+        gateway_reload(gw, err, sizeof err);
+        return;
+    }
+    gateway_stop(gw);
+}
+
+static int gateway_signals(struct gateway *gw) {
+    gw->sig_term = evsignal_new(gw->base, SIGTERM, gateway_on_signal, gw);
+    gw->sig_int = evsignal_new(gw->base, SIGINT, gateway_on_signal, gw);
+    gw->sig_hup = evsignal_new(gw->base, SIGHUP, gateway_on_signal, gw);
+    if (!gw->sig_term || !gw->sig_int || !gw->sig_hup) return -1;
+    evsignal_add(gw->sig_term, NULL);
+    evsignal_add(gw->sig_int, NULL);
+    evsignal_add(gw->sig_hup, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static int gateway_start_transports(struct gateway *gw) {
+    const struct config *cfg = gw->cfg;
+    if (cfg->mode == MODE_WEBHOOK || cfg->mode == MODE_BOTH) {
+        gw->webhook = webhook_new(gw->base, cfg, gw->disp);
+        if (!gw->webhook) return -1;
+    }
+    if (cfg->mode == MODE_WS || cfg->mode == MODE_BOTH) {
+        gw->ws = ws_pool_new(gw->base, cfg, gw->disp, gw->http);
+        if (!gw->ws) return -1;
+    }
+    struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload };
+    if (cfg->admin.listen && *cfg->admin.listen) {
+        gw->admin = admin_new(gw->base, cfg->admin.listen, &hooks);
+        if (!gw->admin) return -1;
+    }
+    return 0;
+}
+
+/* Frees in dependency order; every free tolerates NULL. The runtime goes first: it
+ * ends handlers still running, cancelling their OpenAPI calls, and their answers travel
+ * through the dispatcher to the transports, so those must still be alive then. The
+ * HTTP client goes last: the long connection and the OpenAPI both use it. */
+static void gateway_free(struct gateway *gw) {
+    watch_free(gw->watch);
+    if (gw->rt) runtime_free(gw->rt);
+    store_free(gw->store);
+    if (gw->disp) dispatcher_free(gw->disp);
+    admin_free(gw->admin);
+    if (gw->webhook) webhook_free(gw->webhook);
+    ws_pool_free(gw->ws);
+    openapi_free(gw->api);
+    if (gw->http) http_client_free(gw->http);
+    struct event *evs[] = { gw->sig_term, gw->sig_int, gw->sig_hup, gw->stop_timer };
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        if (evs[i]) event_free(evs[i]);
+    if (gw->base) event_base_free(gw->base);
+}
+
+/* libevent's own warnings (a bad address, a failed accept) go through our log. */
+static void gateway_libevent_log(int severity, const char *msg) {
+    enum log_level level = severity >= EVENT_LOG_ERR ? LOG_LEVEL_ERROR
+                         : severity == EVENT_LOG_WARN ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG;
+    log_write(level, "libevent", "%s", msg);
+}
+
+static void gateway_on_app_ticket(void *arg, const char *ticket) {
+    struct gateway *gw = arg;
+    if (openapi_set_app_ticket(gw->api, ticket) < 0)
+        log_warn("gateway", "app_ticket refused: empty, over 1024 bytes or not printable");
+}
+
+/* lark.api's client and the HTTP client it shares with the long connection. Without
+ * credentials the daemon still serves webhooks, and lark.api calls answer nil, err. */
+static int gateway_openapi(struct gateway *gw) {
+    const struct config *cfg = gw->cfg;
+    if (!cfg->app_id || !*cfg->app_id || !cfg->app_secret || !*cfg->app_secret || !cfg->domain
+        || !*cfg->domain) {
+        log_info("gateway", "no app_id/app_secret: lark.api calls will answer nil, err");
+        return 0;
+    }
+    gw->http = http_client_new(gw->base, cfg->tls_ca_file);
+    if (!gw->http) return -1;
+    struct openapi_transport t = openapi_transport_http(gw->http);
+    gw->api = openapi_new(gw->base, cfg, &t, NULL);
+    if (!gw->api) return -1;
+    runtime_set_openapi(gw->rt, gw->api);
+    return 0;
+}
+
+static int gateway_setup(struct gateway *gw, struct config *cfg) {
+    char err[512];
+    event_set_log_callback(gateway_libevent_log);
+    gw->cfg = cfg;
+    gw->base = event_base_new();
+    if (!gw->base) return -1;
+    gw->rt = runtime_new(gw->base, cfg);
+    gw->store = store_new((size_t)cfg->store.max_entries, (size_t)cfg->store.max_bytes, NULL);
+    if (!gw->rt || !gw->store) return -1;
+    runtime_set_store(gw->rt, gw->store);
+    if (gateway_openapi(gw)) return -1;
+    if (runtime_load(gw->rt, err, sizeof err)) {
+        log_error("gateway", "%s", err);
+        return -1;
+    }
+    gw->disp = dispatcher_new(gw->base, cfg, gw->rt);
+    if (!gw->disp) return -1;
+    if (gw->api) dispatcher_on_app_ticket(gw->disp, gateway_on_app_ticket, gw);
+    return 0;
+}
+
+int gateway_run(struct config *cfg) {
+    struct gateway gw;
+    memset(&gw, 0, sizeof gw);
+    int rc = 1;
+    if (gateway_setup(&gw, cfg) || gateway_signals(&gw) || gateway_start_transports(&gw))
+        goto done;
+    /* without it (logged), SIGHUP and POST /admin/reload still reload */
+    gw.watch = watch_new(gw.base, cfg->scripts ? cfg->scripts : ".", 100,
+                         gateway_on_scripts_changed, &gw);
+    log_info("gateway", "ready mode=%s scripts=%s", config_mode_name(cfg->mode), cfg->scripts);
+    /* a restarted marketplace app that lost its ticket is deaf until the next push */
+    if (gw.api) openapi_request_app_ticket(gw.api);
+    event_base_dispatch(gw.base);
+    /* The loop is over: a second SIGTERM must not cut the teardown short. Blocked, not
+     * ignored: freeing libevent's signal events puts the default handlers back. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigprocmask(SIG_BLOCK, &stop, NULL);
+    rc = 0;
+done:
+    gateway_free(&gw);
+    log_info("gateway", "stopped");
+    return rc;
+}
+
+struct replay_result {
+    int status;
+    int done;
+};
+
+static void replay_on_reply(void *arg, int status, const char *body, size_t len) {
+    struct replay_result *r = arg;
+    r->status = status;
+    r->done = 1;
+    printf("%d %.*s\n", status, (int)len, body);
+    fflush(stdout);
+}
+
+int gateway_replay(struct config *cfg, const char *event_path) {
+    size_t len;
+    char *json = util_read_file(event_path, 64u << 20, &len);
+    if (!json) {
+        log_error("replay", "cannot read %s", event_path);
+        return 1;
+    }
+    struct gateway gw;
+    memset(&gw, 0, sizeof gw);
+    struct replay_result r = { 0, 0 };
+    if (gateway_setup(&gw, cfg) == 0) {
+        dispatcher_submit(gw.disp, json, len, EVENT_REPLAY, replay_on_reply, &r);
+        /* Handlers may yield (sleep, API calls): run the loop until the reply comes. */
+        while (!r.done && event_base_loop(gw.base, EVLOOP_ONCE) == 0) {}
+    }
+    free(json);
+    gateway_free(&gw);
+    return r.done && r.status >= 200 && r.status < 300 ? 0 : 1;
+}

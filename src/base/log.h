@@ -1,0 +1,31 @@
+/* Logging: one line per record, text or JSON, to stderr or a 0600 file.
+ * Never pass a secret here; callers log host names and ids, not URLs with tickets. */
+#ifndef LARKGW_BASE_LOG_H
+#define LARKGW_BASE_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+
+/* Sets level, format and destination; path NULL means stderr. Returns 0, or -1 when
+ * the file cannot be opened (the log stays on stderr). */
+int log_setup(enum log_level level, enum log_format format, const char *path);
+void log_close(void);
+
+/* Parses "debug" | "info" | "warn" | "error"; returns -1 for anything else. */
+int log_level_parse(const char *name);
+
+int log_enabled(enum log_level level);
+
+/* module is a short tag: "webhook", "lua", "ws"... */
+void log_write(enum log_level level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void log_vwrite(enum log_level level, const char *module, const char *fmt, va_list ap);
+
+#define log_debug(mod, ...) do { if (log_enabled(LOG_LEVEL_DEBUG)) log_write(LOG_LEVEL_DEBUG, mod, __VA_ARGS__); } while (0)
+#define log_info(mod, ...)  log_write(LOG_LEVEL_INFO, mod, __VA_ARGS__)
+#define log_warn(mod, ...)  log_write(LOG_LEVEL_WARN, mod, __VA_ARGS__)
+#define log_error(mod, ...) log_write(LOG_LEVEL_ERROR, mod, __VA_ARGS__)
+
+#endif

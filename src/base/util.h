@@ -1,0 +1,35 @@
+/* Small helpers shared by every module. */
+#ifndef LARKGW_BASE_UTIL_H
+#define LARKGW_BASE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+
+/* Splits "host:port", "[::1]:port" or ":port" (host "0.0.0.0"); -1 if malformed.
+ * Port 0 is allowed: the kernel picks one, and the listener logs it. */
+int util_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
+
+/* Milliseconds, and microseconds, on the monotonic clock. */
+uint64_t util_now_ms(void);
+uint64_t util_now_us(void);
+
+/* Reads a whole file (at most max bytes) into a NUL-terminated malloc'd buffer;
+ * NULL on error or when larger than max. */
+char *util_read_file(const char *path, size_t max, size_t *len);
+
+/* The directory holding the running executable, or "." when unknown. */
+void util_exe_dir(char *out, size_t len);
+
+/* 1 if the comma-separated header value list holds token (case-insensitive, OWS trimmed). */
+int util_list_has_token(const char *list, const char *token);
+
+/* Copies untrusted text bound for a log line: printable ASCII only, anything else and '"'
+ * (log lines quote such text) become '?'; bounded, NUL-terminated; in may be NULL or out. */
+void util_printable(const char *in, char *out, size_t len);
+
+/* Exactly one JSON value and nothing after it but whitespace; NULL otherwise. */
+struct cJSON *util_json_parse_one(const char *s, size_t n);
+
+#endif
