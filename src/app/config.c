@@ -80,8 +80,8 @@ static void set_str(char **slot, const char *value) {
 void config_init(struct config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     set_str(&cfg->domain, "https://open.feishu.cn");
-    cfg->app_type = APP_SELF_BUILT;
-    cfg->mode = MODE_WS;
+    cfg->app_type = CONFIG_APP_SELF_BUILT;
+    cfg->mode = CONFIG_MODE_WS;
     cfg->connections = 1;
     set_str(&cfg->scripts, "scripts/examples");
     set_str(&cfg->webhook.listen, "0.0.0.0:9999");
@@ -95,7 +95,7 @@ void config_init(struct config *cfg) {
     cfg->limits.max_recursion = 200;
     cfg->limits.max_coroutines = 1000;
     cfg->ack_deadline_ms = 2500;
-    cfg->order = ORDER_CHAT;
+    cfg->order = CONFIG_ORDER_CHAT;
     cfg->order_queue_max = 1000;
     cfg->max_in_flight = 10000;
     cfg->dedup.ttl_s = 28800;
@@ -336,7 +336,7 @@ int config_validate(const struct config *cfg, char *err, size_t errlen) {
         snprintf(err, errlen, "key 'domain': must start with http:// or https://");
         return -1;
     }
-    if (cfg->app_type == APP_MARKETPLACE && cfg->mode == MODE_WS) {
+    if (cfg->app_type == CONFIG_APP_MARKETPLACE && cfg->mode == CONFIG_MODE_WS) {
         snprintf(err, errlen, "key 'mode': marketplace apps cannot use the long connection "
                               "(their app_ticket comes by webhook): use \"webhook\"");
         return -1;

@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum config_mode { MODE_WS, MODE_WEBHOOK, MODE_BOTH };
-enum config_order { ORDER_CHAT, ORDER_NONE };
-enum config_app_type { APP_SELF_BUILT, APP_MARKETPLACE };
+enum config_mode { CONFIG_MODE_WS, CONFIG_MODE_WEBHOOK, CONFIG_MODE_BOTH };
+enum config_order { CONFIG_ORDER_CHAT, CONFIG_ORDER_NONE };
+enum config_app_type { CONFIG_APP_SELF_BUILT, CONFIG_APP_MARKETPLACE };
 
 /* Strings are owned by the config (freed by config_free); NULL when unset. */
 struct config {

@@ -181,11 +181,11 @@ static int gateway_signals(struct gateway *gw) {
 
 static int gateway_start_transports(struct gateway *gw) {
     const struct config *cfg = gw->cfg;
-    if (cfg->mode == MODE_WEBHOOK || cfg->mode == MODE_BOTH) {
+    if (cfg->mode == CONFIG_MODE_WEBHOOK || cfg->mode == CONFIG_MODE_BOTH) {
         gw->webhook = webhook_new(gw->base, cfg, gw->disp);
         if (!gw->webhook) return -1;
     }
-    if (cfg->mode == MODE_WS || cfg->mode == MODE_BOTH) {
+    if (cfg->mode == CONFIG_MODE_WS || cfg->mode == CONFIG_MODE_BOTH) {
         gw->ws = ws_pool_new(gw->base, cfg, gw->disp, gw->http);
         if (!gw->ws) return -1;
     }

@@ -86,12 +86,12 @@ struct dispatcher *dispatcher_new(struct event_base *base, const struct config *
     d->names = handler_names_new();
     if (cfg->dedup.ttl_s > 0)
         d->dedup = dedup_new(cfg->dedup.ttl_s, cfg->dedup.max_entries, NULL, NULL);
-    if (cfg->order == ORDER_CHAT) d->chats = chatq_new();
+    if (cfg->order == CONFIG_ORDER_CHAT) d->chats = chatq_new();
     if (base) {
         d->ack_ev = evtimer_new(base, on_ack_deadline, d);
         d->ready_ev = evtimer_new(base, on_ready, d);
     }
-    if (!d->names || (cfg->dedup.ttl_s > 0 && !d->dedup) || (cfg->order == ORDER_CHAT && !d->chats)
+    if (!d->names || (cfg->dedup.ttl_s > 0 && !d->dedup) || (cfg->order == CONFIG_ORDER_CHAT && !d->chats)
         || (base && (!d->ack_ev || !d->ready_ev))) {
         dispatcher_free(d);
         return NULL;

@@ -375,7 +375,7 @@ struct openapi *openapi_new(struct event_base *base, const struct config *cfg,
     api->base = base;
     api->t = *t;
     options_fill(&api->o, opts);
-    api->marketplace = cfg->app_type == APP_MARKETPLACE;
+    api->marketplace = cfg->app_type == CONFIG_APP_MARKETPLACE;
     TAILQ_INIT(&api->fetches);
     TAILQ_INIT(&api->active);
     TAILQ_INIT(&api->queued);

@@ -45,7 +45,7 @@ static void setup(struct env *e, int deadline_ms, int order_chat, int queue_max)
     char err[512];
     fx_init(&e->fx);
     e->fx.cfg.ack_deadline_ms = deadline_ms;
-    e->fx.cfg.order = order_chat ? ORDER_CHAT : ORDER_NONE;
+    e->fx.cfg.order = order_chat ? CONFIG_ORDER_CHAT : CONFIG_ORDER_NONE;
     e->fx.cfg.order_queue_max = queue_max;
     e->base = event_base_new();
     fx_write(&e->fx, "bot.lua", script);

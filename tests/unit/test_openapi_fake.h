@@ -259,7 +259,7 @@ static struct openapi *fake_api(struct fake *f, int marketplace, const char *sta
     cfg.app_secret = strdup(FAKE_SECRET);
     free(cfg.domain);
     cfg.domain = strdup("http://fake.invalid/");
-    cfg.app_type = marketplace ? APP_MARKETPLACE : APP_SELF_BUILT;
+    cfg.app_type = marketplace ? CONFIG_APP_MARKETPLACE : CONFIG_APP_SELF_BUILT;
     struct openapi_transport t = { f, fake_request, fake_cancel, fake_header };
     struct openapi_options opts = { 0 };
     if (o) opts = *o;

@@ -1,0 +1,3 @@
+#include "app/options.h"
+
+#include "app/config.h"
