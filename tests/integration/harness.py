@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("LARKGW_SRC", os.path.abspath(os.path.join(HERE, "..", "..")))
@@ -184,6 +185,15 @@ class Daemon:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
+    def metric(self, name):
+        """The value of one line of /metrics ("name" or "name{labels}"), None when absent."""
+        body = http(self.admin_port, "GET", "/metrics")[2].decode()
+        for line in body.splitlines():
+            key, _, value = line.partition(" ")
+            if key == name:
+                return float(value)
+        return None
+
     def stop(self, check=True):
         if not self.proc or self.proc.poll() is not None:
             code = self.proc.returncode if self.proc else 0
@@ -236,3 +246,23 @@ class Daemon:
         finally:
             self.cleanup()
         return False
+
+
+class GatewayCase(unittest.TestCase):
+    """Base of the integration tests: daemons (and emulators) started through it are
+    stopped, checked (exit 0, so ASan found nothing) and cleaned up after each test,
+    whatever the test did."""
+
+    def start_daemon(self, **kwargs):
+        d = Daemon(start=False, **kwargs)
+        self.addCleanup(d.cleanup)
+        d.start()
+        self.addCleanup(lambda: d.proc.poll() is None and d.stop())
+        return d
+
+    def start_emulator(self, **kwargs):
+        from emulator import Emulator   # the emulator driver imports this module
+        em = Emulator(**kwargs)
+        em.__enter__()
+        self.addCleanup(em.__exit__, None, None, None)
+        return em
