@@ -242,7 +242,7 @@ void ws_session_drain(struct ws_session *s) {
     if (s->conn && s->owed == 0) s->hooks.on_drained(s->arg);
 }
 
-int ws_session_inflight(const struct ws_session *s) { return s->conn ? s->owed : 0; }
+int ws_session_inflight(const struct ws_session *s) { return s->owed; }
 
 void ws_session_get_stats(const struct ws_session *s, struct ws_session_stats *out) {
     *out = s->stats;
