@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "app/config.h"
+#include "app/options.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "base/watch.h"
@@ -19,7 +20,7 @@
 #include "app/admin.h"
 #include "net/http_client.h"
 #include "ingress/webhook.h"
-#include "ingress/ws_client.h"
+#include "ingress/ws_pool.h"
 
 struct gateway {
     struct config *cfg;
@@ -182,11 +183,15 @@ static int gateway_signals(struct gateway *gw) {
 static int gateway_start_transports(struct gateway *gw) {
     const struct config *cfg = gw->cfg;
     if (cfg->mode == CONFIG_MODE_WEBHOOK || cfg->mode == CONFIG_MODE_BOTH) {
-        gw->webhook = webhook_new(gw->base, cfg, gw->disp);
+        struct webhook_options wo;
+        options_webhook(cfg, &wo);
+        gw->webhook = webhook_new(gw->base, &wo, gw->disp);
         if (!gw->webhook) return -1;
     }
     if (cfg->mode == CONFIG_MODE_WS || cfg->mode == CONFIG_MODE_BOTH) {
-        gw->ws = ws_pool_new(gw->base, cfg, gw->disp, gw->http);
+        struct ws_pool_options po;
+        options_ws_pool(cfg, &po);
+        gw->ws = ws_pool_new(gw->base, &po, gw->disp, gw->http);
         if (!gw->ws) return -1;
     }
     struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload };

@@ -6,4 +6,10 @@
 
 struct config;
 
+/* ingress: the webhook server and the long connection's pool (its discovery included). */
+struct webhook_options;
+struct ws_pool_options;
+void options_webhook(const struct config *cfg, struct webhook_options *out);
+void options_ws_pool(const struct config *cfg, struct ws_pool_options *out);
+
 #endif
