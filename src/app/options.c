@@ -14,6 +14,8 @@ void options_webhook(const struct config *cfg, struct webhook_options *out) {
         .max_body = cfg->webhook.max_body,
         .max_skew_s = cfg->webhook.max_skew_s,
         .insecure = cfg->webhook.insecure,
+        .max_connections = cfg->webhook.max_connections,
+        .max_connections_per_ip = cfg->webhook.max_connections_per_ip,
     };
 }
 

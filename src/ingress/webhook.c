@@ -118,8 +118,8 @@ struct webhook *webhook_new(struct event_base *base, const struct webhook_option
         .idle_timeout_ms = IDLE_TIMEOUT_MS,
         .request_timeout_ms = REQUEST_TIMEOUT_MS,
         .write_timeout_ms = WRITE_TIMEOUT_MS,
-        .max_connections = cfg->webhook.max_connections,
-        .max_connections_per_ip = cfg->webhook.max_connections_per_ip,
+        .max_connections = wopt->max_connections,
+        .max_connections_per_ip = wopt->max_connections_per_ip,
     };
     w->http = http_server_new(base, wopt->listen, &opt);
     if (!w->http) {
