@@ -6,6 +6,8 @@
 #include <stdlib.h>
 
 #include "emulator/emu.h"
+#include "emulator/emu_envelope.h"
+#include "emulator/emu_http.h"
 
 static void test_envelope_event_id(void) {
     cJSON *v2 = cJSON_Parse("{\"schema\":\"2.0\",\"header\":{\"event_id\":\"e1\"}}");
