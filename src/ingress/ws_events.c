@@ -7,7 +7,7 @@
 #include "app/config.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "proto/reassembly.h"
 #include "net/ws_conn.h"
 #include "ingress/ws_internal.h"

@@ -1,4 +1,4 @@
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "test.h"
 #include "test_lua_fixture.h"
 
@@ -47,10 +47,10 @@ static char *msg_event(char *buf, size_t len, const char *event_id, const char *
 static struct dispatcher *setup(struct fixture *fx, const char *token) {
     char err[512];
     fx_init(fx);
-    if (token) fx->cfg.verification_token = strdup(token);
+    fx->dopts.verification_token = token;
     fx_write(fx, "count.lua", counting_script);
     CHECK_EQ_INT(fx_load(fx, err, sizeof err), 0);
-    return dispatcher_new(NULL, &fx->cfg, fx->rt);
+    return dispatcher_new(NULL, &fx->dopts, fx->rt);
 }
 
 static void test_challenge(void) {
@@ -182,7 +182,7 @@ static void test_no_scripts(void) {
     fx_init(&fx);
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), 0);
     struct event_base *base = event_base_new();
-    struct dispatcher *d = dispatcher_new(base, &fx.cfg, fx.rt);
+    struct dispatcher *d = dispatcher_new(base, &fx.dopts, fx.rt);
     CHECK_EQ_INT(submit(d, msg_event(ev, sizeof ev, "e1", "m1", "", "x"), 0).status, 200);
     dispatcher_free(d);
     event_base_free(base);
@@ -197,7 +197,9 @@ static void test_payload_log(void) {
     char ev[4096], big[2100];
     CHECK_EQ_INT(submit(d, msg_event(ev, sizeof ev, "e1", "m1", "vt-secret-77", "hello"), 0).status, 200);
     CHECK(fx_log_lacks(&fx, "payload"));
-    fx.cfg.log.payloads = true;
+    dispatcher_free(d);  /* it copied its options */
+    fx.dopts.log_payloads = true;
+    d = dispatcher_new(NULL, &fx.dopts, fx.rt);
     CHECK_EQ_INT(submit(d, msg_event(ev, sizeof ev, "e2", "m2", "vt-secret-77", "hi"), 0).status, 200);
     CHECK(fx_log_has(&fx, "event e2 (im.message.receive_v1) payload: {\"message\":"
                           "{\"message_id\":\"m2\",\"content\":\"hi\"}}"));

@@ -21,7 +21,7 @@ static void setup(struct env *e, int marketplace, const char *script) {
     e->api = fake_api(e->f, marketplace, NULL, NULL);
     if (marketplace) openapi_set_app_ticket(e->api, "tk-1");
     fx_write(&e->fx, "bot.lua", script);
-    e->fx.rt = runtime_new(e->f->base, &e->fx.cfg);
+    e->fx.rt = runtime_new(e->f->base, &e->fx.opts);
     runtime_set_openapi(e->fx.rt, e->api);
     CHECK_EQ_INT(fx_load(&e->fx, err, sizeof err), 0);
 }
@@ -228,7 +228,12 @@ static void test_sleep_and_wall_bound(void) {
                  "  lark.sleep(0.01)\n  lark.log.info('slept')\n"
                  "  if event.header.event_id == 'ev-test-1' then lark.sleep(30) end\n"
                  "  lark.log.info('woke')\nend\n");
-    e.fx.cfg.limits.handler_max_s = 1;
+    runtime_free(e.fx.rt);  /* it copied its options */
+    e.fx.opts.limits.handler_max_s = 1;
+    e.fx.rt = runtime_new(e.f->base, &e.fx.opts);
+    runtime_set_openapi(e.fx.rt, e.api);
+    char err[512];
+    CHECK_EQ_INT(fx_load(&e.fx, err, sizeof err), 0);
     CHECK_EQ_INT(run_msg(&e), 500);
     CHECK(fx_log_has(&e.fx, "slept"));
     CHECK(fx_log_has(&e.fx, "handler failed: killed: still running after "

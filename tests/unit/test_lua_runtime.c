@@ -149,23 +149,22 @@ static void test_load_errors(void) {
     fx_write(&fx, "syntax.lua", "local a = 1\nerror('broken at load')\n");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
     CHECK_CONTAINS(err, "/syntax.lua:2: broken at load");
-    CHECK_EQ_INT(runtime_check(&fx.cfg, err, sizeof err), -1);
+    CHECK_EQ_INT(runtime_check(&fx.opts, err, sizeof err), -1);
     CHECK_CONTAINS(err, "/syntax.lua:2: broken at load");
     fx_write(&fx, "syntax.lua", "while true do end\n");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
     CHECK_CONTAINS(err, "/syntax.lua:1: time budget spent");
     fx_write(&fx, "syntax.lua", "return 1\n");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), 0);
-    CHECK_EQ_INT(runtime_check(&fx.cfg, err, sizeof err), 0);
+    CHECK_EQ_INT(runtime_check(&fx.opts, err, sizeof err), 0);
     CHECK_EQ_INT(runtime_script_count(fx.rt), 2);
     CHECK_EQ_INT(RUN_MSG(&fx), 200);
     CHECK(fx_log_has(&fx, "good v2"));
-    free(fx.cfg.scripts);
-    fx.cfg.scripts = strdup("/nonexistent/dir");
-    CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
+    /* the runtime copied its options: a directory that cannot be read, in a new one */
+    fx.opts.scripts = "/nonexistent/dir";
+    CHECK_EQ_INT(runtime_check(&fx.opts, err, sizeof err), -1);
     CHECK_CONTAINS(err, "/nonexistent/dir");
-    free(fx.cfg.scripts);
-    fx.cfg.scripts = strdup(fx.dir);
+    fx.opts.scripts = fx.dir;
     fx_free(&fx);
 }
 
@@ -240,11 +239,10 @@ static void test_echo_example(void) {
     struct fixture fx;
     char err[512];
     fx_init(&fx);
-    free(fx.cfg.scripts);
     const char *src = getenv("LARKGW_SRC");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/scripts/examples", src ? src : "..");
-    fx.cfg.scripts = strdup(dir);
+    fx.opts.scripts = dir;
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), 0);
     /* no OpenAPI here: the replies fail, and a failed reply answers 500 (redelivery);
      * test_openapi_examples.py runs them against the emulator */
@@ -254,8 +252,7 @@ static void test_echo_example(void) {
     CHECK_EQ_INT(fx_run(&fx, "{\"schema\":\"2.0\",\"header\":{\"event_type\":\"im.chat.updated_v1\"}}",
                         "im.chat.updated_v1", "on_p2_chat_updated_v1"), 200);
     CHECK(fx_log_has(&fx, "event im.chat.updated_v1 received"));
-    free(fx.cfg.scripts);
-    fx.cfg.scripts = strdup(fx.dir);
+    fx.opts.scripts = fx.dir;
     fx_free(&fx);
 }
 

@@ -17,7 +17,7 @@
 #include "app/config.h"
 #include "base/util.h"
 #include "crypto/crypto.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "proto/frame.h"
 #include "test.h"
 #include "net/http_client.h"
