@@ -92,18 +92,23 @@ struct runtime *runtime_new(struct event_base *base, const struct runtime_option
     return rt;
 }
 
-/* With lua_path set, every part of the Lua half of lark built in must be there too:
- * a missing one would otherwise fail handlers one by one, long after the start. */
+static int lua_path_has(const char *dir, const char *file) {
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, file);
+    return n > 0 && (size_t)n < sizeof path && access(path, R_OK) == 0;
+}
+
+/* With lua_path set, every part of the Lua half of lark built in must be there too
+ * (lark/init.lua, the entry, named first): a missing one would otherwise fail handlers
+ * one by one, long after the start. */
 static int check_lua_path(const char *dir, char *err, size_t errlen) {
-    for (const struct embedded_file *f = embedded_files; f->path; f++) {
-        char path[PATH_MAX];
-        int n = snprintf(path, sizeof path, "%s/%s", dir, f->path);
-        if (n > 0 && (size_t)n < sizeof path && access(path, R_OK) == 0) continue;
-        snprintf(err, errlen, "lua_path %s has no readable %s: the Lua half of lark is "
-                 "incomplete there (unset lua_path to use the copy built in)", dir, f->path);
-        return -1;
-    }
-    return 0;
+    const char *missing = lua_path_has(dir, "lark/init.lua") ? NULL : "lark/init.lua";
+    for (const struct embedded_file *f = embedded_files; !missing && f->path; f++)
+        if (!lua_path_has(dir, f->path)) missing = f->path;
+    if (!missing) return 0;
+    snprintf(err, errlen, "lua_path %s has no readable %s: the Lua half of lark is "
+             "incomplete there (unset lua_path to use the copy built in)", dir, missing);
+    return -1;
 }
 
 void runtime_set_openapi(struct runtime *rt, struct openapi *api) {

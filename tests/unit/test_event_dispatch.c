@@ -103,6 +103,36 @@ static void test_token_and_flags(void) {
     fx_free(&fx);
 }
 
+/* Scripts never see the verification token (2.0 header.token, 1.0 token): checked
+ * here, stripped before the event becomes a Lua table, so a debug print of the event
+ * cannot log it. */
+static const char *token_script =
+    "function on_event(event)\n"
+    "  lark.log.info('tokens', event.token, event.header and event.header.token,\n"
+    "                lark.event.token, lark.event.header and lark.event.header.token)\n"
+    "  lark.log.info('as json ' .. lark.json.encode(event))\n"
+    "end\n";
+
+static void test_scripts_never_see_the_token(void) {
+    struct fixture fx;
+    char err[512], ev[1024];
+    fx_init(&fx);
+    fx.dopts.verification_token = "vt-secret-41";
+    fx_write(&fx, "t.lua", token_script);
+    CHECK_EQ_INT(fx_load(&fx, err, sizeof err), 0);
+    struct dispatcher *d = dispatcher_new(NULL, &fx.dopts, fx.rt);
+    CHECK_EQ_INT(submit(d, msg_event(ev, sizeof ev, "e1", "m1", "vt-secret-41", "x"), 0).status, 200);
+    const char *v1 = "{\"uuid\":\"u1\",\"token\":\"vt-secret-41\",\"ts\":\"1\",\"type\":"
+                     "\"event_callback\",\"event\":{\"type\":\"message\",\"text\":\"t\"}}";
+    CHECK_EQ_INT(submit(d, v1, 0).status, 200);
+    CHECK(fx_log_has(&fx, "t.lua [e1]: tokens nil nil nil nil"));
+    CHECK(fx_log_has(&fx, "t.lua [u1]: tokens nil nil nil nil"));
+    CHECK(fx_log_has(&fx, "t.lua [u1]: as json {"));
+    CHECK(fx_log_lacks(&fx, "vt-secret-41"));
+    dispatcher_free(d);
+    fx_free(&fx);
+}
+
 static void test_malformed(void) {
     struct fixture fx;
     struct dispatcher *d = setup(&fx, NULL);
@@ -215,6 +245,7 @@ static void test_payload_log(void) {
 int main(void) {
     RUN(test_challenge);
     RUN(test_token_and_flags);
+    RUN(test_scripts_never_see_the_token);
     RUN(test_malformed);
     RUN(test_duplicates);
     RUN(test_failure_forgets);

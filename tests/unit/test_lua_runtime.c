@@ -1,6 +1,8 @@
 #include "test.h"
 #include "test_lua_fixture.h"
 
+#include <sys/stat.h>
+
 static void load_ok(struct fixture *fx) {
     char err[512];
     CHECK_EQ_INT(fx_load(fx, err, sizeof err), 0);
@@ -220,6 +222,50 @@ static void test_require(void) {
     fx_free(&fx);
 }
 
+/* Without lua_path the Lua half of lark is the copy compiled in: lark.im and
+ * lark.message work with no lua/ anywhere, require finds them, and an error raised in
+ * lark.im points at the script's line. */
+static void test_lark_built_in(void) {
+    struct fixture fx;
+    fx_init(&fx);
+    fx.opts.lua_path = NULL;
+    fx_write(&fx, "a.lua",
+             "assert(require('lark.im') == lark.im)\n"
+             "function on_p2_message_receive_v1(event)\n"
+             "  local res, err = lark.im.reply(event.event.message.message_id, 'text',\n"
+             "                                 { text = lark.message.text(event) })\n"
+             "  lark.log.info('built in', res, err.msg)\n"
+             "  lark.im.reply(42)\n"
+             "end\n");
+    load_ok(&fx);
+    CHECK_EQ_INT(RUN_MSG(&fx), 500);
+    CHECK(fx_log_has(&fx, "the Lua half of lark: built in"));
+    CHECK(fx_log_has(&fx, "built in nil the OpenAPI is not configured"));
+    CHECK(fx_log_has(&fx, "a.lua:6: bad argument #1 to 'reply'"));
+    fx_free(&fx);
+}
+
+/* A lua_path that lacks a part of the Lua half of lark is a load error (the daemon's
+ * start fails), never a warning followed by failing handlers. */
+static void test_lua_path_incomplete(void) {
+    struct fixture fx;
+    char err[512], dir[128], sub[160];
+    fx_init(&fx);
+    snprintf(dir, sizeof dir, "%s.lua", fx.dir);
+    snprintf(sub, sizeof sub, "%s/lark", dir);
+    CHECK_EQ_INT(mkdir(dir, 0700), 0);
+    CHECK_EQ_INT(mkdir(sub, 0700), 0);
+    fx.opts.lua_path = dir;
+    fx_write(&fx, "a.lua", "function on_event() end\n");
+    CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "has no readable lark/init.lua");
+    CHECK_EQ_INT(runtime_check(&fx.opts, err, sizeof err), -1);
+    CHECK_CONTAINS(err, dir);
+    rmdir(sub);
+    rmdir(dir);
+    fx_free(&fx);
+}
+
 /* A coroutine.yield straight from a handler has nobody to resume it: it fails. */
 static void test_bare_yield(void) {
     struct fixture fx;
@@ -266,6 +312,8 @@ int main(void) {
     RUN(test_globals);
     RUN(test_isolation);
     RUN(test_require);
+    RUN(test_lark_built_in);
+    RUN(test_lua_path_incomplete);
     RUN(test_bare_yield);
     RUN(test_echo_example);
     return test_report();
