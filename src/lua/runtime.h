@@ -1,5 +1,6 @@
 /* The Lua runtime: one sandboxed lua_State per script in the scripts directory, a
- * fresh coroutine per handler invocation, handler lookup as in DESIGN.md §3.
+ * fresh coroutine per handler invocation, handler lookup: lark.on(type), then
+ * the conventional global name, then on_event.
  * The dispatcher is its only caller on the event path. */
 #ifndef LARKGW_LUA_RUNTIME_H
 #define LARKGW_LUA_RUNTIME_H
