@@ -6,6 +6,7 @@
 
 #include "app/config.h"
 #include "app/gateway.h"
+#include "app/options.h"
 #include "base/log.h"
 #include "emulator/emulator.h"
 #include "lua/runtime.h"
@@ -145,7 +146,9 @@ static int load_config(struct config *cfg, struct cli *cli) {
 
 static int command_check(struct config *cfg) {
     char err[512];
-    if (runtime_check(cfg, err, sizeof err)) {
+    struct runtime_options ro;
+    options_runtime(cfg, &ro);
+    if (runtime_check(&ro, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "base/watch.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "lua/runtime.h"
 #include "openapi/openapi.h"
 #include "store/store.h"
@@ -259,7 +259,11 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     gw->cfg = cfg;
     gw->base = event_base_new();
     if (!gw->base) return -1;
-    gw->rt = runtime_new(gw->base, cfg);
+    struct runtime_options ro;
+    struct dispatch_options dopts;
+    options_runtime(cfg, &ro);
+    options_dispatch(cfg, &dopts);
+    gw->rt = runtime_new(gw->base, &ro);
     gw->store = store_new((size_t)cfg->store.max_entries, (size_t)cfg->store.max_bytes, NULL);
     if (!gw->rt || !gw->store) return -1;
     runtime_set_store(gw->rt, gw->store);
@@ -268,7 +272,7 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
         log_error("gateway", "%s", err);
         return -1;
     }
-    gw->disp = dispatcher_new(gw->base, cfg, gw->rt);
+    gw->disp = dispatcher_new(gw->base, &dopts, gw->rt);
     if (!gw->disp) return -1;
     if (gw->api) dispatcher_on_app_ticket(gw->disp, gateway_on_app_ticket, gw);
     return 0;

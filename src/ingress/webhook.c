@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "base/log.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "net/http_server.h"
 #include "ingress/webhook_verify.h"
 

@@ -15,7 +15,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "ingress/webhook.h"
 
 /* The fake dispatcher: records the submission, answers at once unless told to hold. */

@@ -16,7 +16,7 @@
 
 #include "base/util.h"
 #include "crypto/crypto.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "proto/frame.h"
 #include "test.h"
 #include "net/http_client.h"
