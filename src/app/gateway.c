@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "app/config.h"
+#include "app/options.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "base/watch.h"
@@ -242,7 +243,9 @@ static int gateway_openapi(struct gateway *gw) {
     gw->http = http_client_new(gw->base, cfg->tls_ca_file);
     if (!gw->http) return -1;
     struct openapi_transport t = openapi_transport_http(gw->http);
-    gw->api = openapi_new(gw->base, cfg, &t, NULL);
+    struct openapi_options o;
+    options_openapi(cfg, &o);
+    gw->api = openapi_new(gw->base, &t, &o);
     if (!gw->api) return -1;
     runtime_set_openapi(gw->rt, gw->api);
     return 0;

@@ -6,4 +6,8 @@
 
 struct config;
 
+struct openapi_options;
+/* The app's credentials, type, domain and state_dir; the limits keep their defaults. */
+void options_openapi(const struct config *cfg, struct openapi_options *out);
+
 #endif
