@@ -1,5 +1,5 @@
 /* A fake Open Platform behind the openapi transport seam, for test_openapi.c and
- * test_token.c: issues tokens (tenant tokens name their tenant), checks tickets and
+ * test_openapi_token.c: issues tokens (tenant tokens name their tenant), checks tickets and
  * Bearer tokens, records every request, answers scripted replies first, and delivers
  * either inside request (sync) or from a libevent timer. */
 #ifndef TEST_OPENAPI_FAKE_H
