@@ -27,14 +27,16 @@ struct openapi {
     uint64_t calls, failures, retries;
 };
 
-enum call_where { CALL_NOWHERE, CALL_REJECTED, CALL_QUEUED, CALL_ACTIVE };
-enum call_step { STEP_START, STEP_FINISH };
+enum openapi_call_where {
+    OPENAPI_CALL_NOWHERE, OPENAPI_CALL_REJECTED, OPENAPI_CALL_QUEUED, OPENAPI_CALL_ACTIVE
+};
+enum openapi_call_step { OPENAPI_STEP_START, OPENAPI_STEP_FINISH };
 
 struct openapi_call {
     TAILQ_ENTRY(openapi_call) link;
     struct openapi *api;
-    enum call_where where;
-    enum call_step next;
+    enum openapi_call_where where;
+    enum openapi_call_step next;
     int finishing;                 /* done is running: cancel is a no-op */
     openapi_done_fn done;
     void *arg;
@@ -55,7 +57,7 @@ struct openapi_call {
     struct openapi_wire_error err;
 };
 
-static void call_schedule(struct openapi_call *c, enum call_step step, int ms) {
+static void call_schedule(struct openapi_call *c, enum openapi_call_step step, int ms) {
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
     c->next = step;
     evtimer_add(c->step, &tv);
@@ -63,7 +65,7 @@ static void call_schedule(struct openapi_call *c, enum call_step step, int ms) {
 
 static void call_fail(struct openapi_call *c, int code, const char *msg) {
     openapi_wire_error_set(&c->err, code, 0, msg);
-    call_schedule(c, STEP_FINISH, 0);
+    call_schedule(c, OPENAPI_STEP_FINISH, 0);
 }
 
 static void call_pump(struct openapi *api) {
@@ -73,8 +75,8 @@ static void call_pump(struct openapi *api) {
         api->nqueued--;
         TAILQ_INSERT_TAIL(&api->active, c, link);
         api->nactive++;
-        c->where = CALL_ACTIVE;
-        call_schedule(c, STEP_START, 0);
+        c->where = OPENAPI_CALL_ACTIVE;
+        call_schedule(c, OPENAPI_STEP_START, 0);
     }
 }
 
@@ -85,10 +87,10 @@ static void call_detach(struct openapi_call *c) {
     openapi_token_cancel(&c->waiter);
     evtimer_del(c->step);
     evtimer_del(c->deadline);
-    if (c->where == CALL_ACTIVE) { TAILQ_REMOVE(&api->active, c, link); api->nactive--; }
-    if (c->where == CALL_QUEUED) { TAILQ_REMOVE(&api->queued, c, link); api->nqueued--; }
-    if (c->where == CALL_REJECTED) TAILQ_REMOVE(&api->rejected, c, link);
-    c->where = CALL_NOWHERE;
+    if (c->where == OPENAPI_CALL_ACTIVE) { TAILQ_REMOVE(&api->active, c, link); api->nactive--; }
+    if (c->where == OPENAPI_CALL_QUEUED) { TAILQ_REMOVE(&api->queued, c, link); api->nqueued--; }
+    if (c->where == OPENAPI_CALL_REJECTED) TAILQ_REMOVE(&api->rejected, c, link);
+    c->where = OPENAPI_CALL_NOWHERE;
 }
 
 static void call_free(struct openapi_call *c) {
@@ -134,7 +136,7 @@ static void call_on_token(void *arg, const char *token, const struct openapi_wir
     struct openapi_call *c = arg;
     if (err) {
         c->err = *err;
-        call_schedule(c, STEP_FINISH, 0);
+        call_schedule(c, OPENAPI_STEP_FINISH, 0);
         return;
     }
     free(c->token);
@@ -154,7 +156,7 @@ static int call_retry_token(struct openapi_call *c, const struct openapi_wire_an
     if (api->o.marketplace && c->token_type == OPENAPI_TOKEN_TENANT
         && ans->err.code == OPENAPI_CODE_APP_TOKEN_INVALID)
         openapi_token_drop(&api->tokens, OPENAPI_TOKEN_APP, "", NULL);
-    call_schedule(c, STEP_START, 0);
+    call_schedule(c, OPENAPI_STEP_START, 0);
     return 1;
 }
 
@@ -167,7 +169,7 @@ static int call_retry_rate(struct openapi_call *c, const struct openapi_wire_ans
     api->retries++;
     log_info("openapi", "%s %.*s: rate limited (log_id %s); retrying in %d ms", c->method,
              (int)c->path_len, c->target, c->err.log_id, wait);
-    call_schedule(c, STEP_START, wait);
+    call_schedule(c, OPENAPI_STEP_START, wait);
     return 1;
 }
 
@@ -180,12 +182,12 @@ static void call_on_answer(void *arg, struct openapi_wire_answer *ans) {
     } else if (call_retry_token(c, ans) || call_retry_rate(c, ans)) {
         return;
     }
-    call_schedule(c, STEP_FINISH, 0);
+    call_schedule(c, OPENAPI_STEP_FINISH, 0);
 }
 
 static void call_on_step(evutil_socket_t fd, short what, void *arg) {
     struct openapi_call *c = arg;
-    if (c->next == STEP_FINISH) { call_finish(c); return; }
+    if (c->next == OPENAPI_STEP_FINISH) { call_finish(c); return; }
     c->waiter.fn = call_on_token;
     c->waiter.arg = c;
     openapi_token_acquire(&c->api->tokens, c->token_type, c->tenant_key, &c->waiter);
@@ -194,7 +196,7 @@ static void call_on_step(evutil_socket_t fd, short what, void *arg) {
 static void call_on_deadline(evutil_socket_t fd, short what, void *arg) {
     struct openapi_call *c = arg;
     char msg[64];
-    if (c->next == STEP_FINISH && evtimer_pending(c->step, NULL)) return;
+    if (c->next == OPENAPI_STEP_FINISH && evtimer_pending(c->step, NULL)) return;
     snprintf(msg, sizeof msg, "timed out after %d ms", c->timeout_ms);
     openapi_wire_error_set(&c->err, OPENAPI_E_TIMEOUT, 0, msg);
     cJSON_Delete(c->result);
@@ -225,7 +227,8 @@ static const char *req_invalid(const struct openapi *api, const struct openapi_r
     if (r->query && !chars_ok(r->query, 8192, "#")) return "query must be encoded";
     if (r->tenant_key && (!*r->tenant_key || !chars_ok(r->tenant_key, TENANT_KEY_MAX, "")))
         return "malformed tenant_key";
-    if (r->token != OPENAPI_TOKEN_TENANT && r->token != OPENAPI_TOKEN_APP) return "unknown token type";
+    if (r->token != OPENAPI_TOKEN_TENANT && r->token != OPENAPI_TOKEN_APP)
+        return "unknown token type";
     if (api->o.marketplace && r->token == OPENAPI_TOKEN_TENANT && !r->tenant_key)
         return "a marketplace app needs a tenant_key for a tenant token";
     if (r->body_len && !r->body) return "body_len without a body";
@@ -270,12 +273,12 @@ static void call_admit(struct openapi_call *c) {
     if (api->nactive < api->o.max_inflight) {
         TAILQ_INSERT_TAIL(&api->active, c, link);
         api->nactive++;
-        c->where = CALL_ACTIVE;
-        call_schedule(c, STEP_START, 0);
+        c->where = OPENAPI_CALL_ACTIVE;
+        call_schedule(c, OPENAPI_STEP_START, 0);
     } else {
         TAILQ_INSERT_TAIL(&api->queued, c, link);
         api->nqueued++;
-        c->where = CALL_QUEUED;
+        c->where = OPENAPI_CALL_QUEUED;
     }
 }
 
@@ -307,7 +310,7 @@ struct openapi_call *openapi_request(struct openapi *api, const struct openapi_r
     }
     /* Kept on a list so openapi_free finds it before its event fires. */
     TAILQ_INSERT_TAIL(&api->rejected, c, link);
-    c->where = CALL_REJECTED;
+    c->where = OPENAPI_CALL_REJECTED;
     call_fail(c, code, bad);
     return c;
 }
@@ -315,7 +318,7 @@ struct openapi_call *openapi_request(struct openapi *api, const struct openapi_r
 void openapi_call_cancel(struct openapi_call *c) {
     if (!c || c->finishing) return;
     struct openapi *api = c->api;
-    int was_active = c->where == CALL_ACTIVE;
+    int was_active = c->where == OPENAPI_CALL_ACTIVE;
     call_detach(c);
     call_free(c);
     if (was_active) call_pump(api);

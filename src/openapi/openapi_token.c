@@ -116,7 +116,10 @@ static void token_evict(struct openapi_tokens *tks) {
         struct openapi_token_entry **slot = &tks->buckets[b];
         while (*slot) {
             struct openapi_token_entry *t = *slot;
-            if (!t->fetch && (!t->value || t->fresh_until <= now)) { token_remove(tks, slot); continue; }
+            if (!t->fetch && (!t->value || t->fresh_until <= now)) {
+                token_remove(tks, slot);
+                continue;
+            }
             if (!t->fetch && (!victim || t->fresh_until < (*victim)->fresh_until)) victim = slot;
             slot = &t->next;
         }
@@ -160,7 +163,8 @@ static void fetch_fail(struct openapi_token_fetch *f, int code, const char *msg)
 
 static void fetch_on_answer(void *arg, struct openapi_wire_answer *ans);
 
-/* The endpoint and body for this token; NULL path when it cannot be asked for yet. */
+/* Fills o and returns the endpoint for this token; NULL when it cannot be asked for yet
+ * (a marketplace app without an app_ticket). */
 static const char *fetch_body(struct openapi_token_fetch *f, const char *app_token, cJSON *o) {
     struct openapi_tokens *tks = f->tks;
     if (f->tok->type == OPENAPI_TOKEN_TENANT && tks->marketplace) {
@@ -172,7 +176,8 @@ static const char *fetch_body(struct openapi_token_fetch *f, const char *app_tok
     cJSON_AddStringToObject(o, "app_id", tks->app_id);
     cJSON_AddStringToObject(o, "app_secret", tks->app_secret);
     if (tks->marketplace) cJSON_AddStringToObject(o, "app_ticket", tks->ticket->value);
-    if (f->tok->type == OPENAPI_TOKEN_TENANT) return "/open-apis/auth/v3/tenant_access_token/internal";
+    if (f->tok->type == OPENAPI_TOKEN_TENANT)
+        return "/open-apis/auth/v3/tenant_access_token/internal";
     return tks->marketplace ? "/open-apis/auth/v3/app_access_token"
                             : "/open-apis/auth/v3/app_access_token/internal";
 }
@@ -205,7 +210,10 @@ static void fetch_on_app_token(void *arg, const char *token, const struct openap
         return;
     }
     free(f->app_token);
-    if (!(f->app_token = strdup(token))) { fetch_fail(f, OPENAPI_E_TRANSPORT, "out of memory"); return; }
+    if (!(f->app_token = strdup(token))) {
+        fetch_fail(f, OPENAPI_E_TRANSPORT, "out of memory");
+        return;
+    }
     fetch_send(f, token);
 }
 
@@ -306,7 +314,10 @@ static void fetch_on_complete(evutil_socket_t fd, short what, void *arg) {
 static struct openapi_token_fetch *fetch_start(struct openapi_tokens *tks,
                                                struct openapi_token_entry *t) {
     struct openapi_token_fetch *f = calloc(1, sizeof *f);
-    if (!f || !(f->ev = event_new(tks->base, -1, 0, fetch_on_complete, f))) { free(f); return NULL; }
+    if (!f || !(f->ev = event_new(tks->base, -1, 0, fetch_on_complete, f))) {
+        free(f);
+        return NULL;
+    }
     f->tks = tks;
     f->tok = t;
     TAILQ_INIT(&f->waiters);
