@@ -29,7 +29,7 @@ ALLOWED = {
 
 # Files still reading the global config while their modules gain options structs; each
 # entry goes when its module takes its own options. Must end empty.
-PENDING = {"openapi/openapi.c"}
+PENDING = set()
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/[^"]+"')
 

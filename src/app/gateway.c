@@ -247,7 +247,9 @@ static int gateway_openapi(struct gateway *gw) {
     gw->http = http_client_new(gw->base, cfg->tls_ca_file);
     if (!gw->http) return -1;
     struct openapi_transport t = openapi_transport_http(gw->http);
-    gw->api = openapi_new(gw->base, cfg, &t, NULL);
+    struct openapi_options o;
+    options_openapi(cfg, &o);
+    gw->api = openapi_new(gw->base, &t, &o);
     if (!gw->api) return -1;
     runtime_set_openapi(gw->rt, gw->api);
     return 0;

@@ -4,10 +4,10 @@
 
 #include "app/config.h"
 #include "event/dispatch.h"
-#include "lua/runtime.h"
-
 #include "ingress/webhook.h"
 #include "ingress/ws_pool.h"
+#include "lua/runtime.h"
+#include "openapi/openapi.h"
 
 void options_webhook(const struct config *cfg, struct webhook_options *out) {
     *out = (struct webhook_options){
@@ -57,4 +57,13 @@ void options_dispatch(const struct config *cfg, struct dispatch_options *out) {
     out->dedup_ttl_s = cfg->dedup.ttl_s;
     out->dedup_max_entries = cfg->dedup.max_entries;
     out->log_payloads = cfg->log.payloads;
+}
+
+void options_openapi(const struct config *cfg, struct openapi_options *out) {
+    memset(out, 0, sizeof *out);
+    out->domain = cfg->domain;
+    out->app_id = cfg->app_id;
+    out->app_secret = cfg->app_secret;
+    out->marketplace = cfg->app_type == CONFIG_APP_MARKETPLACE;
+    out->state_dir = cfg->state_dir;
 }

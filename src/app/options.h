@@ -20,4 +20,8 @@ void options_runtime(const struct config *cfg, struct runtime_options *out);
  * log.payloads. */
 void options_dispatch(const struct config *cfg, struct dispatch_options *out);
 
+struct openapi_options;
+/* The app's credentials, type, domain and state_dir; the limits keep their defaults. */
+void options_openapi(const struct config *cfg, struct openapi_options *out);
+
 #endif

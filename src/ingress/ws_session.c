@@ -7,7 +7,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "proto/frame.h"
 #include "proto/reassembly.h"
 #include "net/ws_conn.h"

@@ -11,7 +11,7 @@
 
 #include "base/util.h"
 #include "crypto/crypto.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "proto/frame.h"
 #include "proto/reassembly.h"
 #include "test.h"
