@@ -1,6 +1,6 @@
 """The long connection end to end: larkgw run (mode ws) against larkgw emulator. Events
 and card callbacks reach the Lua handlers through the WebSocket and come back as acks
-that follow PROTOCOL.md §1.4."""
+that follow docs/protocol.md §1.4."""
 import json
 import re
 import time
