@@ -6,4 +6,7 @@
 
 struct config;
 
+struct admin_options;
+void options_admin(const struct config *cfg, struct admin_options *out);
+
 #endif

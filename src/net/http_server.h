@@ -33,7 +33,8 @@ struct http_server_options {
     int write_timeout_ms;        /* a peer that stops reading its answer (0: 30 s) */
 };
 
-/* Binds listen ("host:port", "[::1]:port"; port 0: the kernel picks) and logs
+/* Binds listen ("host:port", "[::1]:port"; port 0: the kernel picks; or "unix:/path",
+ * a 0600 socket file the caller removes when done) and logs
  * "listening on HOST:PORT" with the bound port. NULL (logged) on a malformed address
  * or a bind failure. */
 struct http_server *http_server_new(struct event_base *base, const char *listen,
