@@ -228,6 +228,7 @@ class Daemon:
             return
         os.makedirs(out, exist_ok=True)
         secrets = [self.config.get(k) for k in ("app_secret", "encrypt_key", "verification_token")]
+        secrets.append(self.config.get("admin", {}).get("token"))
         secrets += [self.env.get(k) for k in ("LARK_APP_SECRET", "LARK_ENCRYPT_KEY",
                                                "LARK_VERIFICATION_TOKEN")]
         base = os.path.join(out, "%s-%d" % (os.path.basename(sys.argv[0]), self.proc.pid))
