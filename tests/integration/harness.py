@@ -267,3 +267,22 @@ class GatewayCase(unittest.TestCase):
         em.__enter__()
         self.addCleanup(em.__exit__, None, None, None)
         return em
+
+    # The same for a daemon (or emulator) shared by every test of a class: started in
+    # setUpClass, stopped, checked and cleaned up once the class is done.
+
+    @classmethod
+    def start_class_daemon(cls, **kwargs):
+        d = Daemon(start=False, **kwargs)
+        cls.addClassCleanup(d.cleanup)
+        d.start()
+        cls.addClassCleanup(lambda: d.proc.poll() is None and d.stop())
+        return d
+
+    @classmethod
+    def start_class_emulator(cls, **kwargs):
+        from emulator import Emulator
+        em = Emulator(**kwargs)
+        em.__enter__()
+        cls.addClassCleanup(em.__exit__, None, None, None)
+        return em
