@@ -8,7 +8,7 @@ import stat
 import tempfile
 import unittest
 
-from harness import Daemon, GatewayCase, http, wait_until
+from harness import GatewayCase, http, wait_until
 
 TOKEN = "v-token-7c1e"
 ADMIN_TOKEN = "adm-9f3b27e1c4"
@@ -123,9 +123,8 @@ class Admin(GatewayCase):
         self.assertNotIn(ADMIN_TOKEN, d.log())
 
     def test_beyond_loopback_needs_a_token(self):
-        d = Daemon(scripts=SCRIPTS, config={"admin": {"listen": "0.0.0.0:0"}}, start=False)
-        self.addCleanup(d.cleanup)
-        code, log = d.start(expect_fail=True)
+        code, log = self.start_daemon_failing(scripts=SCRIPTS,
+                                              config={"admin": {"listen": "0.0.0.0:0"}})
         self.assertNotEqual(code, 0)
         self.assertIn("key 'admin.token': required when admin.listen is not a loopback", log)
 
