@@ -2,6 +2,7 @@
 replay, flags over the config file, and webhook mode refusing to start insecurely."""
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import unittest
@@ -97,5 +98,37 @@ class Cli(GatewayCase):
         d2 = self.start_daemon(scripts={"ok.lua": "function on_event() end\n"})
         self.assertNotIn("from the current directory", d2.log())
 
+class Packaging(unittest.TestCase):
+    UNIT = os.path.join(SRC, "packaging", "larkgw.service")
+
+    def test_systemd_unit_verifies_and_is_hardened(self):
+        analyze = shutil.which("systemd-analyze")
+        if not analyze:
+            self.skipTest("systemd-analyze is not installed: the unit is not verified")
+        with open(self.UNIT) as f:
+            unit = f.read()
+        for line in ("LimitNOFILE=", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                     "ReadWritePaths=/var/lib/larkgw", "PrivateTmp=yes", "ProtectHome=yes",
+                     "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+                     "CapabilityBoundingSet=\n"):
+            self.assertIn("\n" + line, unit)
+        # verify wants ExecStart to exist: point it at the binary under test
+        with tempfile.TemporaryDirectory(prefix="larkgw-unit-") as tmp:
+            path = os.path.join(tmp, "larkgw.service")
+            with open(path, "w") as f:
+                f.write(unit.replace("/usr/bin/larkgw", BIN))
+            p = subprocess.run([analyze, "verify", path], capture_output=True, text=True,
+                               timeout=60)
+        # it exits 0 even over unknown keys and bad values; those are printed
+        complaints = [l for l in (p.stdout + p.stderr).splitlines() if "larkgw.service" in l]
+        self.assertEqual((p.returncode, complaints), (0, []), p.stdout + p.stderr)
+
+    def test_example_config_checks(self):
+        code, out = larkgw("check", "--config", os.path.join(SRC, "packaging", "larkgw.conf.lua"),
+                           "--set", "scripts=" + os.path.join(SRC, "scripts", "examples"),
+                           "--set", "lua_path=" + os.path.join(SRC, "lua"))
+        self.assertEqual(code, 0, out)
+
+
 if __name__ == "__main__":
-    unittest.main()
+    unittest.main(verbosity=2)
