@@ -7,7 +7,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "base/log.h"
 #include "base/util.h"
 #include "crypto/crypto.h"
 #include "net/http_server.h"
@@ -65,6 +64,7 @@ int admin_admit(const struct admin_options *opt, int port, const struct admin_he
     }
     return 0;
 }
+
 static void reply_text(struct http_server_req *req, int status, const char *text) {
     char body[600];
     int n = snprintf(body, sizeof body, "%s\n", text);
@@ -98,23 +98,24 @@ static void admin_metrics(struct admin *a, struct http_server_req *req) {
     evbuffer_free(b);
 }
 
-static void admin_handle(struct http_server_req *req, void *arg) {
-    struct admin *a = arg;
-    const char *path = http_server_req_path(req), *method = http_server_req_method(req);
+/* Refuses (and logs, through the server) a request admin_admit turns away; 1 if so. */
+static int admin_refused(struct admin *a, struct http_server_req *req) {
     struct admin_head head = {
-        method, http_server_req_header(req, "Host"), http_server_req_header(req, "Origin"),
-        http_server_req_header(req, "Authorization"),
+        http_server_req_method(req), http_server_req_header(req, "Host"),
+        http_server_req_header(req, "Origin"), http_server_req_header(req, "Authorization"),
     };
     const char *why;
     int status = admin_admit(&a->opt, http_server_port(a->http), &head, &why);
-    if (status == 401) {
-        http_server_refuse(req, 401, "WWW-Authenticate: Bearer\r\n", why);
-        return;
-    }
-    if (status) {
-        http_server_refuse(req, status, NULL, why);
-        return;
-    }
+    if (status)
+        http_server_refuse(req, status, status == 401 ? "WWW-Authenticate: Bearer\r\n" : NULL,
+                           why);
+    return status != 0;
+}
+
+static void admin_handle(struct http_server_req *req, void *arg) {
+    struct admin *a = arg;
+    const char *path = http_server_req_path(req), *method = http_server_req_method(req);
+    if (admin_refused(a, req)) return;
     if (strcmp(path, "/admin/reload") == 0) {
         if (strcmp(method, "POST") != 0)
             http_server_refuse(req, 405, "Allow: POST\r\n", "POST only");

@@ -65,8 +65,9 @@ static size_t utf8_len(const unsigned char *s) {
 
 /* Every record is one line whatever its text came from (a script's error, a peer's
  * header, a file name): newlines become "\\n", other control bytes, DEL and bytes that
- * are not UTF-8 become "\\xNN", so nobody can forge a second record. Truncates on a
- * whole escape; out is always NUL-terminated. */
+ * are not UTF-8 become "\\xNN", so nobody can forge a second record or drive the
+ * terminal. Tabs stay (Lua's print separates with them; they cannot end a line).
+ * Truncates on a whole escape; out is always NUL-terminated. */
 static void log_escape(const char *in, char *out, size_t len) {
     const unsigned char *s = (const unsigned char *)in;
     size_t o = 0;
@@ -76,7 +77,7 @@ static void log_escape(const char *in, char *out, size_t len) {
         if (*s == '\n') {
             memcpy(esc, "\\n", 3);
             n = 1;
-        } else if (*s < 0x20 || *s == 0x7f || n == 0) {
+        } else if ((*s < 0x20 && *s != '\t') || *s == 0x7f || n == 0) {
             snprintf(esc, sizeof esc, "\\x%02x", *s);
             n = 1;
         } else {
@@ -95,9 +96,13 @@ static void log_escape(const char *in, char *out, size_t len) {
     out[o] = '\0';
 }
 
-/* The text is already escaped: no control byte is left, only quotes and backslashes. */
+/* The text is already escaped: tabs are the only control bytes left. */
 static void json_escape(FILE *f, const char *s) {
     for (; *s; s++) {
+        if (*s == '\t') {
+            fputs("\\t", f);
+            continue;
+        }
         if (*s == '"' || *s == '\\') fputc('\\', f);
         fputc(*s, f);
     }

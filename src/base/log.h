@@ -18,8 +18,8 @@ int log_level_parse(const char *name);
 int log_enabled(enum log_level level);
 
 /* module is a short tag: "webhook", "lua", "ws"... One record is one line: the
- * formatted text has newlines written as "\\n" and other control bytes, DEL and bytes
- * that are not UTF-8 as "\\xNN"; JSON records stay valid JSON. Long texts are cut. */
+ * formatted text has newlines written as "\\n" and other control bytes but tab, DEL and
+ * bytes that are not UTF-8 as "\\xNN"; JSON records stay valid JSON. Long texts are cut. */
 void log_write(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

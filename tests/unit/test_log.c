@@ -37,7 +37,7 @@ static void test_newline_is_escaped(void) {
 static void test_control_bytes_and_del(void) {
     char *text = log_one(LOG_FORMAT_TEXT, "a\rb\tc\x1b[31md\x7f" "e");
     CHECK_EQ_INT(count_lines(text), 1);
-    CHECK_CONTAINS(text, "a\\x0db\\x09c\\x1b[31md\\x7fe\n");
+    CHECK_CONTAINS(text, "a\\x0db\tc\\x1b[31md\\x7fe\n");
     free(text);
 }
 
@@ -50,9 +50,9 @@ static void test_utf8_kept_invalid_escaped(void) {
 
 /* JSON records: one line, and the escapes are themselves escaped for JSON. */
 static void test_json_stays_one_valid_line(void) {
-    char *text = log_one(LOG_FORMAT_JSON, "say \"hi\"\nback\\slash\x01");
+    char *text = log_one(LOG_FORMAT_JSON, "say \"hi\"\nback\\slash\x01\tend");
     CHECK_EQ_INT(count_lines(text), 1);
-    CHECK_CONTAINS(text, "\"module\":\"test\",\"msg\":\"say \\\"hi\\\"\\\\nback\\\\slash\\\\x01\"}\n");
+    CHECK_CONTAINS(text, "\"module\":\"test\",\"msg\":\"say \\\"hi\\\"\\\\nback\\\\slash\\\\x01\\tend\"}\n");
     free(text);
 }
 
