@@ -120,7 +120,7 @@ static int file_exists(const char *path) {
 
 static void log_config_from_cwd(void) {
     char cwd[PATH_MAX];
-    log_info("main", "config: read larkgw.conf.lua from the current directory %s",
+    log_info("config", "read larkgw.conf.lua from the current directory %s",
              getcwd(cwd, sizeof cwd) ? cwd : "(unknown)");
 }
 

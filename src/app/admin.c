@@ -52,13 +52,15 @@ int admin_admit(const struct admin_options *opt, int port, const struct admin_he
         *why = "a request from a browser page (Origin header)";
         return 403;
     }
-    /* no Host at all is not a browser (they always send one), so it may go on */
-    if (!admin_is_unix(opt) && h->host && !admin_host_ok(opt, port, h->host)) {
+    int has_token = opt->token && *opt->token;
+    int proven = has_token && admin_token_ok(opt->token, h->authorization);
+    /* No Host at all is not a browser (they always send one). The token proves the
+     * caller whatever name it used: a scraper of a 0.0.0.0 listener names the host. */
+    if (!admin_is_unix(opt) && h->host && !proven && !admin_host_ok(opt, port, h->host)) {
         *why = "Host does not name this listener";
         return 403;
     }
-    if (opt->token && *opt->token && strcmp(h->method, "POST") == 0 &&
-        !admin_token_ok(opt->token, h->authorization)) {
+    if (has_token && !proven && strcmp(h->method, "POST") == 0) {
         *why = h->authorization ? "wrong bearer token" : "a bearer token is required";
         return 401;
     }

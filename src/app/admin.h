@@ -3,9 +3,9 @@
  *
  * Who may ask: a request carrying an Origin header (a browser page) is refused 403; on
  * TCP, so is one whose Host names something other than this listener (DNS rebinding):
- * 127.0.0.1, localhost, [::1] or the configured host, with the bound port. With a token,
- * POST needs "Authorization: Bearer TOKEN" (401 otherwise). Every refusal is logged;
- * the token never is. */
+ * 127.0.0.1, localhost, [::1] or the configured host, with the bound port; the right
+ * token lets any Host through. With a token, POST needs "Authorization: Bearer TOKEN"
+ * (401 otherwise). Every refusal is logged; the token never is. */
 #ifndef LARKGW_APP_ADMIN_H
 #define LARKGW_APP_ADMIN_H
 

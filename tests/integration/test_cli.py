@@ -93,7 +93,7 @@ class Cli(GatewayCase):
         # the harness runs the daemon in its directory, where it writes larkgw.conf.lua
         d = self.start_daemon(scripts={"ok.lua": "function on_event() end\n"},
                               extra_args=["--mode", "webhook"], config_flag=False)
-        d.wait_log(r"INFO  main: config: read larkgw\.conf\.lua from the current directory "
+        d.wait_log(r"INFO  config: read larkgw\.conf\.lua from the current directory "
                    + re.escape(os.path.realpath(d.dir)) + "$")
         d2 = self.start_daemon(scripts={"ok.lua": "function on_event() end\n"})
         self.assertNotIn("from the current directory", d2.log())

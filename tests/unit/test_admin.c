@@ -3,6 +3,7 @@
 
 static const struct admin_options loopback = { "127.0.0.1:9900", NULL };
 static const struct admin_options with_token = { "10.1.2.3:9900", "s3cret-admin" };
+static const struct admin_options wildcard = { "0.0.0.0:9900", "s3cret-admin" };
 static const struct admin_options unix_sock = { "unix:/run/larkgw/admin.sock", NULL };
 
 static int admit(const struct admin_options *o, const char *method, const char *host,
@@ -49,6 +50,12 @@ static void test_token_guards_post(void) {
     CHECK_EQ_INT(admit(&with_token, "POST", "10.1.2.3:9900", NULL, "Bearer s3cret-admin"), 0);
     CHECK_EQ_INT(admit(&with_token, "POST", "10.1.2.3:9900", NULL, "bearer s3cret-admin"), 0);
     CHECK_EQ_INT(admit(&with_token, "GET", "10.1.2.3:9900", NULL, NULL), 0);
+    /* the token proves the caller whatever Host it names (a scraper of 0.0.0.0) */
+    CHECK_EQ_INT(admit(&wildcard, "GET", "gw.internal:9900", NULL, NULL), 403);
+    CHECK_EQ_INT(admit(&wildcard, "GET", "gw.internal:9900", NULL, "Bearer nope"), 403);
+    CHECK_EQ_INT(admit(&wildcard, "GET", "gw.internal:9900", NULL, "Bearer s3cret-admin"), 0);
+    CHECK_EQ_INT(admit(&wildcard, "POST", "gw.internal:9900", NULL, "Bearer s3cret-admin"), 0);
+    CHECK_EQ_INT(admit(&wildcard, "GET", "localhost:9900", NULL, NULL), 0);
     /* without a token (loopback, unix), POST goes on */
     CHECK_EQ_INT(admit(&loopback, "POST", "127.0.0.1:9900", NULL, NULL), 0);
     CHECK_EQ_INT(admit(&unix_sock, "POST", NULL, NULL, NULL), 0);
