@@ -2,12 +2,12 @@
 #include "net/http_server_int.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -93,15 +93,16 @@ static int bind_unix(struct http_server *s, const char *path) {
         if (probe >= 0) close(probe);
         if (S_ISSOCK(st.st_mode) && !live) unlink(path);
     }
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) || chmod(path, 0600)) {
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun)) {
         log_error(s->opt.module, "cannot listen on unix:%s: %s", path, strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }
-    s->listener = evconnlistener_new(s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE |
-                                     LEV_OPT_CLOSE_ON_EXEC, BACKLOG, fd);
+    if (chmod(path, 0600) == 0)
+        s->listener = evconnlistener_new(s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE |
+                                         LEV_OPT_CLOSE_ON_EXEC, BACKLOG, fd);
     if (!s->listener) {
-        log_error(s->opt.module, "cannot listen on unix:%s", path);
+        log_error(s->opt.module, "cannot listen on unix:%s: %s", path, strerror(errno));
         close(fd);
         unlink(path);
         return -1;

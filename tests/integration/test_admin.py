@@ -141,6 +141,21 @@ class Admin(GatewayCase):
         d.stop()
         self.assertFalse(os.path.exists(path), "the socket file outlived the daemon")
 
+    def test_unix_socket_stale_replaced_live_kept(self):
+        path = os.path.join(self.tmp_dir(), "admin.sock")
+        config = {"admin": {"listen": "unix:" + path}}
+        d = self.start_daemon(scripts=SCRIPTS, config=config)
+        # a second daemon must not steal the socket a live one answers on
+        code, log = self.start_daemon_failing(scripts=SCRIPTS, config=config)
+        self.assertNotEqual(code, 0)
+        self.assertIn("admin: cannot listen on unix:" + path, log)
+        self.assertEqual(unix_http(path, "GET", "/healthz"), (200, b"ok\n"))
+        d.proc.kill()               # a crash leaves the socket file behind
+        d.proc.wait(timeout=10)
+        self.assertTrue(os.path.exists(path))
+        self.start_daemon(scripts=SCRIPTS, config=config)
+        self.assertEqual(unix_http(path, "GET", "/healthz"), (200, b"ok\n"))
+
     def tmp_dir(self):
         t = tempfile.TemporaryDirectory(prefix="larkgw-admin-")
         self.addCleanup(t.cleanup)
