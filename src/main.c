@@ -1,8 +1,10 @@
 /* larkgw: a Lua-scriptable event gateway for the Feishu / Lark Open Platform. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app/config.h"
 #include "app/gateway.h"
@@ -117,11 +119,18 @@ static int file_exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
+static void log_config_from_cwd(void) {
+    char cwd[PATH_MAX];
+    log_info("config", "read larkgw.conf.lua from the current directory %s",
+             getcwd(cwd, sizeof cwd) ? cwd : "(unknown)");
+}
+
 static int load_config(struct config *cfg, struct cli *cli) {
     char err[512];
     config_init(cfg);
     config_apply_env(cfg);
-    if (!cli->config_path && file_exists("larkgw.conf.lua")) cli->config_path = "larkgw.conf.lua";
+    int from_cwd = !cli->config_path && file_exists("larkgw.conf.lua");
+    if (from_cwd) cli->config_path = "larkgw.conf.lua";
     if (cli->config_path && config_load_file(cfg, cli->config_path, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return -1;
@@ -141,6 +150,8 @@ static int load_config(struct config *cfg, struct cli *cli) {
         fprintf(stderr, "larkgw: cannot open log file %s\n", cfg->log.file);
         return -1;
     }
+    /* nobody asked for that file by name: say which one shaped this run */
+    if (from_cwd) log_config_from_cwd();
     return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "app/admin.h"
 #include "app/config.h"
 #include "event/dispatch.h"
 #include "ingress/webhook.h"
@@ -66,4 +67,9 @@ void options_openapi(const struct config *cfg, struct openapi_options *out) {
     out->app_secret = cfg->app_secret;
     out->marketplace = cfg->app_type == CONFIG_APP_MARKETPLACE;
     out->state_dir = cfg->state_dir;
+}
+
+void options_admin(const struct config *cfg, struct admin_options *out) {
+    out->listen = cfg->admin.listen;
+    out->token = cfg->admin.token;
 }

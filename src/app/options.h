@@ -24,4 +24,8 @@ struct openapi_options;
 /* The app's credentials, type, domain and state_dir; the limits keep their defaults. */
 void options_openapi(const struct config *cfg, struct openapi_options *out);
 
+/* app/admin: the listen address and admin.token. */
+struct admin_options;
+void options_admin(const struct config *cfg, struct admin_options *out);
+
 #endif
