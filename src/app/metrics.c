@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "event/event.h"
-#include "ingress/ws_client.h"
+#include "event/dispatch.h"
+#include "ingress/ws_pool.h"
 #include "lua/runtime.h"
 #include "openapi/openapi.h"
 
