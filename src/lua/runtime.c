@@ -49,11 +49,12 @@ struct run {
     runtime_done_fn done;
     void *arg;
     int pending, failed;
-    size_t body_index;
+    size_t body_rank;           /* of the answer taken: catch-all or not, then script order */
     char *body;
     size_t body_len;
     char *event_id, *event_type, *tenant_key;
     struct sched_task **tasks;  /* by script index: the ones parked in a binding */
+    unsigned char *catchall;    /* by script index: 1 when on_event handles the event */
     size_t ntasks;
     uint64_t started_ms;
     struct event *wall;         /* limits.handler_max_s; armed at the first yield */
@@ -264,11 +265,14 @@ static void run_finish(struct run *r) {
     free(r);
 }
 
-/* The first result, if a table, becomes the answer (card callbacks). */
+/* The first result, if a table, becomes the answer (card callbacks). Handlers finish in
+ * any order, so the answer kept is the one of best rank: a specific handler outranks an
+ * on_event catch-all, then the script first by file name wins. */
 static void take_body(struct run *r, struct sched_task *t) {
     struct script *s = t->script;
     lua_State *co = t->co, *L = s->L;
-    if (t->nres < 1 || !lua_istable(co, -t->nres) || (r->body && t->index >= (int)r->body_index))
+    size_t rank = (size_t)r->catchall[t->index] * r->ntasks + (size_t)t->index;
+    if (t->nres < 1 || !lua_istable(co, -t->nres) || (r->body && rank >= r->body_rank))
         return;
     lua_settop(co, -t->nres);
     if (!lua_checkstack(L, 2)) return;
@@ -286,7 +290,7 @@ static void take_body(struct run *r, struct sched_task *t) {
         free(r->body);
         r->body = copy;
         r->body_len = len;
-        r->body_index = (size_t)t->index;
+        r->body_rank = rank;
     }
     json_buffer_free(L, buf);
     lua_settop(L, 0);
@@ -338,7 +342,7 @@ struct prep {
     struct script *s;
     struct sched_task *t;
     const struct runtime_event *ev;
-    int found;
+    int found;                  /* 0, or the SCRIPT_HANDLER_* kind */
 };
 
 /* The verification token proves an event came from the platform; the dispatcher has
@@ -356,14 +360,15 @@ static void strip_token(lua_State *L, int event) {
 /* Under pcall on the script's main thread: everything here may run out of memory. */
 static int prepare(lua_State *L) {
     struct prep *p = lua_touserdata(L, 1);
-    if (!script_push_handler(p->s, p->ev->event_type, p->ev->handler_name)) return 0;
+    int kind = script_push_handler(p->s, p->ev->event_type, p->ev->handler_name);
+    if (!kind) return 0;
     lua_State *co = sched_newthread(L, p->t);
     json_push(L, p->ev->root);
     if (lua_istable(L, -1)) strip_token(L, lua_gettop(L));
     lua_pushvalue(L, -1);
     p->t->event_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_xmove(L, co, 2);
-    p->found = 1;
+    p->found = kind;
     return 0;
 }
 
@@ -391,6 +396,7 @@ static void run_script(struct run *r, struct script *s, int index, const struct 
         sched_task_free(t);
         return;
     }
+    r->catchall[index] = p.found == SCRIPT_HANDLER_CATCHALL;
     r->pending++;
     if (sched_start(t, 1) == SCHED_YIELDED) {
         r->tasks[index] = t;
@@ -415,14 +421,16 @@ void runtime_run(struct runtime *rt, const struct runtime_event *ev, runtime_don
     const char *tenant = tenant_of(ev->root);
     size_t tklen = strlen(tenant);
     size_t ntasks = rt->current ? rt->current->n : 0;
-    struct run *r = calloc(1, sizeof *r + ntasks * sizeof *r->tasks + idlen + typelen + tklen + 3);
+    struct run *r = calloc(1, sizeof *r + ntasks * (sizeof *r->tasks + 1) + idlen + typelen
+                              + tklen + 3);
     if (!r) {
         done(arg, 500, body_failed, sizeof body_failed - 1);
         return;
     }
     r->tasks = (struct sched_task **)(r + 1);
     r->ntasks = ntasks;
-    r->event_id = (char *)(r->tasks + ntasks);
+    r->catchall = (unsigned char *)(r->tasks + ntasks);
+    r->event_id = (char *)(r->catchall + ntasks);
     r->event_type = r->event_id + idlen + 1;
     r->tenant_key = r->event_type + typelen + 1;
     memcpy(r->event_id, ev->event_id ? ev->event_id : "", idlen + 1);
