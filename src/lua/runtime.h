@@ -20,6 +20,8 @@ struct runtime_limits {
     int handler_max_s;        /* wall time per event, waits included */
     int max_recursion;        /* Lua call depth; 0: Lua's own bound */
     int max_coroutines;       /* created per event; 0: no bound */
+    int upload_max_mb;        /* lark.api.upload's body; 0: 30 */
+    int download_max_mb;      /* lark.api.download's default max_bytes; 0: 20 */
 };
 
 struct runtime_options {
