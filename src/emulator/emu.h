@@ -20,10 +20,12 @@ struct emu_event;
 struct emu_hook;
 struct emu_oapi;
 struct emu_tokens;
+struct emu_files;
+struct emu_legacy;
 
 #define EMU_MODULE "emulator"
 #define EMU_MAX_CONNS 50            /* per app, as on the platform */
-#define EMU_MAX_BODY (8 << 20)      /* HTTP request body */
+#define EMU_MAX_BODY (40 << 20)     /* HTTP request body: a 30 MB file upload fits */
 #define EMU_MAX_WS_MSG (4 << 20)    /* one WebSocket message from a client */
 #define EMU_MAX_FRAGMENTS 1000
 #define EMU_MAX_DUPLICATES 100
@@ -86,6 +88,11 @@ struct emu {
     struct http_client *hook_http;  /* their client, made at the first delivery */
     struct emu_oapi *oapi;          /* emu_openapi.c: call records, latency, 429s */
     struct emu_tokens *tokens;      /* emu_token.c: access tokens, app tickets */
+    struct emu_files *files;        /* emu_files.c: uploaded images and files */
+    struct emu_legacy *legacy;      /* emu_legacy.c: card URL posts, delayed card updates */
+    char *card_url;                 /* legacy card request URL; NULL: webhook's host +
+                                       /webhook/card */
+    struct { long chats, members; } lists;  /* emu_lists.c: items the list endpoints hold */
 
     struct {
         long discoveries, handshakes, refused, events, deliveries, acks, pings;

@@ -16,7 +16,9 @@
 #include "emulator/emu_control.h"
 #include "emulator/emu_deliver.h"
 #include "emulator/emu_discovery.h"
+#include "emulator/emu_files.h"
 #include "emulator/emu_http.h"
+#include "emulator/emu_legacy.h"
 #include "emulator/emu_openapi.h"
 #include "emulator/emu_send.h"
 #include "emulator/emu_token.h"
@@ -166,13 +168,18 @@ static int emu_init(struct emu *emu) {
     emu->next_device_id = 7000000000000000000ull + (uint64_t)(r % 1000000u) * 1000000u;
     emu->next_log_id = (uint64_t)r * 1000u;
     int ok = emu->app_id && emu->app_secret && emu->client_config && emu->closed && emu->acks;
-    return ok && emu_openapi_new(emu) == 0 && emu_tokens_new(emu) == 0 ? 0 : -1;
+    emu->lists.chats = 3;
+    emu->lists.members = 5;
+    return ok && emu_openapi_new(emu) == 0 && emu_tokens_new(emu) == 0
+           && emu_files_new(emu) == 0 && emu_legacy_new(emu) == 0 ? 0 : -1;
 }
 
 static void emu_free(struct emu *emu) {
     emu_http_free_all(emu);         /* first: drops answers the OpenAPI still holds */
     emu_openapi_free(emu);
     emu_tokens_free(emu);
+    emu_legacy_free(emu);           /* after the requests: their drops reach its posts */
+    emu_files_free(emu);
     emu_ws_free_all(emu);
     emu_deliver_free_all(emu);
     emu_webhook_free_all(emu);
@@ -184,6 +191,7 @@ static void emu_free(struct emu *emu) {
     free(emu->encrypt_key);
     free(emu->verification_token);
     free(emu->webhook_url);
+    free(emu->card_url);
     cJSON_Delete(emu->client_config);
     cJSON_Delete(emu->closed);
     cJSON_Delete(emu->acks);
