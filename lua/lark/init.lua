@@ -6,5 +6,6 @@ if type(lark) ~= "table" then lark = {} end
 
 lark.message = require("lark.message")
 lark.im = require("lark.im")
+if type(lark.api) == "table" then lark.api.pages = require("lark.pages") end
 
 return lark

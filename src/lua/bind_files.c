@@ -111,11 +111,10 @@ static int api_upload(lua_State *L) {
     read_file(L, 2, &file);
     size_t max = limit_bytes(t->script->limits->upload_max_mb, UPLOAD_DEFAULT_MB);
     if (bytes + file.len > max) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "upload of %I bytes exceeds limits.upload_max_mb (%I bytes)",
-                        (lua_Integer)(bytes + file.len), (lua_Integer)max);
-        bind_api_push_err(L, OPENAPI_E_TOOBIG, 0, lua_tostring(L, -1), "");
-        return 2;
+        char msg[128];
+        snprintf(msg, sizeof msg, "upload of %zu bytes exceeds limits.upload_max_mb (%zu bytes)",
+                 bytes + file.len, max);
+        return bind_api_fail(L, OPENAPI_E_TOOBIG, msg);
     }
     if (!sched_io(t->sched)->api) return bind_api_not_configured(L);
     char ctype[MULTIPART_CTYPE_MAX];
