@@ -90,7 +90,7 @@ int emu_webhook_post(struct emu *emu, const char *message_id, const char *payloa
         sign ? "X-Lark-Request-Timestamp" : NULL, ts, "X-Lark-Request-Nonce", nonce,
         "X-Lark-Signature", sig, NULL,
     };
-    struct http_request req = { "POST", emu->webhook_url, headers, body,
+    struct http_client_request req = { "POST", emu->webhook_url, headers, body,
                                 body ? strlen(body) : 0, ANSWER_TIMEOUT_MS, ANSWER_MAX };
     if (h) {
         h->emu = emu;

@@ -271,7 +271,7 @@ static int header_ok(const char *s) {
 }
 
 /* Serialises the request; -1 when a header name or value could split the request. */
-static int call_build(struct http_call *call, const struct http_request *req) {
+static int call_build(struct http_call *call, const struct http_client_request *req) {
     struct evbuffer *b = evbuffer_new();
     if (!b) return -1;
     char authority[300];
@@ -299,7 +299,7 @@ static int call_build(struct http_call *call, const struct http_request *req) {
     return 0;
 }
 
-struct http_call *http_client_request(struct http_client *c, const struct http_request *req,
+struct http_call *http_client_request(struct http_client *c, const struct http_client_request *req,
                                       http_done_fn done, void *arg) {
     struct http_call *call = calloc(1, sizeof *call);
     if (!call) return NULL;

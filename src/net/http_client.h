@@ -13,7 +13,7 @@ struct ssl_ctx_st;
 struct http_client;
 struct http_call;
 
-struct http_request {
+struct http_client_request {
     const char *method;            /* "GET", "POST", ... */
     const char *url;               /* http://host:port/path?query or https://... */
     const char *const *headers;    /* name, value, name, value, ..., NULL */
@@ -40,7 +40,7 @@ struct http_client *http_client_new(struct event_base *base, const char *ca_file
 void http_client_free(struct http_client *c);
 
 /* Starts a request; NULL (and done is never called) on a malformed URL. */
-struct http_call *http_client_request(struct http_client *c, const struct http_request *req,
+struct http_call *http_client_request(struct http_client *c, const struct http_client_request *req,
                                       http_done_fn done, void *arg);
 /* done will not be called for this call; safe until done has run. */
 void http_call_cancel(struct http_call *call);
