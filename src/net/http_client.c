@@ -615,5 +615,16 @@ const char *http_response_header(const struct http_response *res, const char *na
     return res->priv ? http_parser_header(res->priv, name) : NULL;
 }
 
+void http_response_foreach_header(const struct http_response *res,
+                                  void (*fn)(void *arg, const char *name, const char *value),
+                                  void *arg) {
+    const struct http_parser *p = res->priv;
+    for (size_t off = 0; p && off < p->hdr_len;) {
+        const char *n = p->hdr + off, *v = n + strlen(n) + 1;
+        off = (size_t)(v + strlen(v) + 1 - p->hdr);
+        fn(arg, n, v);
+    }
+}
+
 SSL_CTX *http_client_tls(struct http_client *c) { return c->tls; }
 struct evdns_base *http_client_dns(struct http_client *c) { return c->dns; }

@@ -94,4 +94,9 @@ struct evdns_base *http_client_dns(struct http_client *c);
 /* A response header by case-insensitive name, or NULL. */
 const char *http_response_header(const struct http_response *res, const char *name);
 
+/* Calls fn for each response header in the order received (names as sent). */
+void http_response_foreach_header(const struct http_response *res,
+                                  void (*fn)(void *arg, const char *name, const char *value),
+                                  void *arg);
+
 #endif
