@@ -7,7 +7,7 @@ import json
 import unittest
 
 import lark_crypto as lc
-from harness import GatewayCase
+from harness import GatewayCase, wait_until
 from https_server import TestCA, TestServer, free_port
 
 SCRIPT = r'''
@@ -77,6 +77,21 @@ function cases.hold(base)
   for ev in res:sse() do
     if ev.data == "3" then lark.log.info("holding the stream") end
   end
+end
+
+function cases.budget(base)
+  local res = lark.http.get(base .. "/drip?n=1000&gap=0.05", { stream = true })
+  for ev in res:sse() do
+    if ev.data == "2" then lark.log.info("spinning") while true do end end
+  end
+end
+
+function cases.too_many(base)
+  local first = lark.http.get(base .. "/drip?n=1000&gap=0.05", { stream = true })
+  local r1 = show(lark.http.get(base .. "/echo"))
+  first:close()
+  local r2 = show(lark.http.get(base .. "/echo"))
+  return { first = first.status, second = r1, third = r2.status }
 end
 
 function cases.vars()
@@ -233,11 +248,42 @@ class LarkHttp(GatewayCase):
         self.assertEqual(r["err_code"], "closed", r)
         self.assertIn("close_notify", r["err_msg"])
 
+    def no_connections(self):
+        wait_until(lambda: self.srv.open_connections() == 0, timeout=15,
+                   what="the server's connections all closed")
+
     def test_leaving_early_closes(self):
+        self.no_connections()
         d = self.start(["localhost:%d" % self.srv.port])
         r = self.call(d, "early " + self.base)
         self.assertEqual(r, {"left": True})
-        self.srv.requests.clear()
+        self.no_connections()     # a keep-alive pool would have kept it: it was cut
+
+    def test_killed_mid_stream_leaves_no_connection(self):
+        self.no_connections()
+        d = self.start(["localhost:%d" % self.srv.port],
+                       config={"ack_deadline_ms": 200,
+                               "limits": {"handler_max_s": 2, "handler_timeout_ms": 300}})
+        self.call(d, "hold " + self.base)           # acked at the deadline, runs on
+        d.wait_log(r"holding the stream")
+        self.assertEqual(self.srv.open_connections(), 1)
+        d.wait_log(r"handler_max_s", timeout=10)
+        self.no_connections()
+        # the time budget kills it while it runs, inside the loop: the stream is closed
+        status, _, _ = d.post(json.dumps(lc.message_event(text="budget " + self.base)))
+        self.assertIn(status, (200, 500))
+        d.wait_log(r"spinning")
+        d.wait_log(r"time budget spent", timeout=10)
+        self.no_connections()
+
+    def test_too_many_in_flight(self):
+        d = self.start(["localhost:%d" % self.srv.port],
+                       config={"http": {"max_per_script": 1}})
+        r = self.call(d, "too_many " + self.base)
+        self.assertEqual(r["first"], 200)
+        self.assertEqual(r["second"]["err_code"], "too_many", r)
+        self.assertIn("http.max_per_script", r["second"]["err_msg"])
+        self.assertEqual(r["third"], 200)
 
     def test_vars(self):
         d = self.start(["localhost"], scripts={"h.lua": SCRIPT, "top.lua": TOP})
