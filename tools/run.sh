@@ -27,7 +27,7 @@ echo "run: no LARK_APP_ID/LARK_APP_SECRET set: starting the emulator on $emu"
 pids+=($!)
 for _ in $(seq 100); do curl -s -o /dev/null "http://$emu/_emu/connections" && break; sleep 0.1; done
 
-"$bin" run --mode ws --domain "http://$emu" --set app_id=cli_emulator \
+"$bin" run --mode ws --domain "http://$emu" --set app_id=cli_e3a1a70000000001 \
   --set app_secret=emulator-secret --admin 127.0.0.1:9900 "${common[@]}" "$@" &
 pids+=($!)
 for _ in $(seq 100); do

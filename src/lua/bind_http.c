@@ -236,7 +236,7 @@ static void add_header(void *arg, const char *name, const char *value) {
 }
 
 struct build {
-    const struct http_response *res;
+    const struct http_client_response *res;
     struct hreq *r;
 };
 
@@ -247,7 +247,7 @@ static int build_answer(lua_State *L) {
     lua_pushinteger(L, b->res->status);
     lua_setfield(L, -2, "status");
     lua_newtable(L);
-    http_response_foreach_header(b->res, add_header, L);
+    http_client_foreach_header(b->res, add_header, L);
     lua_setfield(L, -2, "headers");
     if (b->r->stream) {
         bind_http_stream_new(L, b->r->h, b->r->script, &b->r->call);
@@ -266,7 +266,7 @@ static void log_failure(const struct hreq *r) {
 }
 
 /* The answer, or the head of a streamed one. */
-static void on_answer(void *arg, const struct http_response *res) {
+static void on_answer(void *arg, const struct http_client_response *res) {
     struct hreq *r = arg;
     if (res->status) {
         lua_State *L = r->t->script->L;
