@@ -8,7 +8,7 @@ import signal
 import unittest
 
 import lark_crypto as lc
-from harness import GatewayCase, lua_value, wait_until
+from harness import Daemon, GatewayCase, lua_value, wait_until
 from https_server import TestCA, TestServer, free_port
 
 SCRIPT = r'''
@@ -310,6 +310,17 @@ class LarkHttp(GatewayCase):
         d.wait_log(r"reload failed, the previous config and scripts stay: http\.allow\[1\]")
         r = self.call(d, "vars")
         self.assertEqual(r["n"], 43)
+
+    def test_bad_config_refused_at_start(self):
+        for config, args, want in (
+                ({"vars": {"x": {"y": 1}}}, [], "key 'vars.x': string, number or boolean"),
+                ({}, ["--set", "http.allow=ok.example,bad host"], "http.allow[2]"),
+                ({"http": {"max_body": 0}}, [], "key 'http.max_body'")):
+            d = Daemon(config=config, extra_args=args, scripts={"h.lua": SCRIPT}, start=False)
+            self.addCleanup(d.cleanup)
+            code, log = d.start(expect_fail=True)
+            self.assertNotEqual(code, 0)
+            self.assertIn(want, log)
 
     def test_vars(self):
         d = self.start(["localhost"], scripts={"h.lua": SCRIPT, "top.lua": TOP})
