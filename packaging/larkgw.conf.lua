@@ -13,6 +13,9 @@ webhook = { listen = "0.0.0.0:9999", path = "/webhook/event",
             max_body = 1048576, max_skew_s = 300,
             max_connections = 1024, max_connections_per_ip = 64 }
 admin   = { listen = "127.0.0.1:9900" }                -- /healthz /readyz /metrics
+-- With token = env("LARKGW_ADMIN_TOKEN") in admin, POST /admin/reload needs
+-- "Authorization: Bearer <token>"; a listen address beyond loopback requires a token.
+-- Or listen = "unix:/run/larkgw/admin.sock": a 0600 socket, its permissions the proof.
 limits  = { memory_mb = 64, handler_timeout_ms = 2500, handler_max_s = 60 }
 ack_deadline_ms    = 2500
 order              = "chat"                            -- or "none"

@@ -1,14 +1,17 @@
 /* larkgw: a Lua-scriptable event gateway for the Feishu / Lark Open Platform. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app/config.h"
 #include "app/gateway.h"
 #include "app/options.h"
 #include "base/log.h"
 #include "emulator/emulator.h"
+#include "lua/bind_vars.h"
 #include "lua/runtime.h"
 
 static const char usage[] =
@@ -117,11 +120,18 @@ static int file_exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
+static void log_config_from_cwd(void) {
+    char cwd[PATH_MAX];
+    log_info("config", "read larkgw.conf.lua from the current directory %s",
+             getcwd(cwd, sizeof cwd) ? cwd : "(unknown)");
+}
+
 static int load_config(struct config *cfg, struct cli *cli) {
     char err[512];
     config_init(cfg);
     config_apply_env(cfg);
-    if (!cli->config_path && file_exists("larkgw.conf.lua")) cli->config_path = "larkgw.conf.lua";
+    int from_cwd = !cli->config_path && file_exists("larkgw.conf.lua");
+    if (from_cwd) cli->config_path = "larkgw.conf.lua";
     if (cli->config_path && config_load_file(cfg, cli->config_path, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return -1;
@@ -141,6 +151,8 @@ static int load_config(struct config *cfg, struct cli *cli) {
         fprintf(stderr, "larkgw: cannot open log file %s\n", cfg->log.file);
         return -1;
     }
+    /* nobody asked for that file by name: say which one shaped this run */
+    if (from_cwd) log_config_from_cwd();
     return 0;
 }
 
@@ -160,7 +172,10 @@ static int reread_config(void *arg, struct config *cfg, char *err, size_t errlen
 static int command_check(struct config *cfg) {
     char err[512];
     struct runtime_options ro;
+    struct bind_vars_options vars;
     options_runtime(cfg, &ro);
+    options_bind_vars(cfg, &vars);     /* scripts may read lark.vars at their top level */
+    ro.vars = &vars;
     if (runtime_check(&ro, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;

@@ -1,4 +1,4 @@
--- lark.im: send and reply to messages (PROTOCOL.md §4) over lark.api.post. Like every
+-- lark.im: send and reply to messages (docs/protocol.md §4) over lark.api.post. Like every
 -- lark.api call, each returns the decoded answer (res.data.message_id) or nil, err, and
 -- may only be called from a handler. `content` is a table (encoded here) or a JSON string.
 local M = {}

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
+
 enum key_type { K_STR, K_INT, K_LONG, K_BOOL, K_ENUM };
 
 static const char *const mode_names[] = { "ws", "webhook", "both", NULL };
@@ -49,6 +51,7 @@ static const struct config_key keys[] = {
     { "webhook.max_connections_per_ip", K_INT, OFF(webhook.max_connections_per_ip), 1,
       1 << 20, NULL },
     { "admin.listen", K_STR, OFF(admin.listen), 0, 0, NULL },
+    { "admin.token", K_STR, OFF(admin.token), 0, 0, NULL },
     { "limits.memory_mb", K_INT, OFF(limits.memory_mb), 1, 65536, NULL },
     { "limits.handler_timeout_ms", K_INT, OFF(limits.handler_timeout_ms), 1, 3600000, NULL },
     { "limits.handler_max_s", K_INT, OFF(limits.handler_max_s), 1, 86400, NULL },
@@ -469,6 +472,31 @@ void config_apply_env(struct config *cfg) {
     }
 }
 
+/* The admin listener reloads scripts: beyond loopback only a token holder may. */
+static int config_validate_admin(const struct config *cfg, char *err, size_t errlen) {
+    const char *listen = cfg->admin.listen;
+    char host[256];
+    int port;
+    if (!listen || !*listen) return 0;
+    if (strncmp(listen, "unix:", 5) == 0) {
+        if (listen[5] != '/') {
+            snprintf(err, errlen, "key 'admin.listen': unix: wants an absolute path");
+            return -1;
+        }
+        return 0;
+    }
+    if (util_parse_hostport(listen, host, sizeof host, &port)) {
+        snprintf(err, errlen, "key 'admin.listen': HOST:PORT or unix:/path expected");
+        return -1;
+    }
+    if (!util_host_is_loopback(host) && (!cfg->admin.token || !*cfg->admin.token)) {
+        snprintf(err, errlen, "key 'admin.token': required when admin.listen is not a "
+                              "loopback address or a unix socket");
+        return -1;
+    }
+    return 0;
+}
+
 int config_validate(const struct config *cfg, char *err, size_t errlen) {
     if (!cfg->scripts || !*cfg->scripts) {
         snprintf(err, errlen, "key 'scripts': a directory is required");
@@ -487,7 +515,7 @@ int config_validate(const struct config *cfg, char *err, size_t errlen) {
                               "(their app_ticket comes by webhook): use \"webhook\"");
         return -1;
     }
-    return 0;
+    return config_validate_admin(cfg, err, errlen);
 }
 
 const char *config_mode_name(enum config_mode mode) { return mode_names[mode]; }

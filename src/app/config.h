@@ -1,5 +1,6 @@
 /* Configuration: defaults, then LARK_* environment variables, then the config file (a
- * Lua table evaluated in an empty sandbox with env()), then command-line overrides. The key names are a public interface (DESIGN.md §4). */
+ * Lua table evaluated in an empty sandbox with env()), then command-line overrides.
+ * The key names are a public interface: add keys freely, rename none. */
 #ifndef LARKGW_APP_CONFIG_H
 #define LARKGW_APP_CONFIG_H
 
@@ -28,7 +29,10 @@ struct config {
         int max_connections;        /* open connections to the listener, all peers */
         int max_connections_per_ip; /* open connections from one peer address */
     } webhook;
-    struct { char *listen; } admin;
+    struct {
+        char *listen;         /* "host:port" or "unix:/path"; empty: no admin listener */
+        char *token;          /* bearer token for POST; required beyond loopback */
+    } admin;
     struct {
         int memory_mb, handler_timeout_ms, handler_max_s;
         int max_recursion, max_coroutines;

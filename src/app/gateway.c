@@ -20,6 +20,8 @@
 #include "openapi/openapi.h"
 #include "store/store.h"
 #include "app/admin.h"
+#include "app/metrics.h"
+#include "app/options.h"
 #include "net/http_client.h"
 #include "ingress/webhook.h"
 #include "ingress/ws_pool.h"
@@ -106,10 +108,6 @@ static void gateway_on_scripts_changed(void *arg) {
     gateway_reload_scripts(arg, err, sizeof err);
 }
 
-static void gateway_metrics_script(void *arg, const char *name, size_t bytes) {
-    evbuffer_add_printf(arg, "larkgw_lua_memory_bytes{script=\"%s\"} %zu\n", name, bytes);
-}
-
 /* Ready while serving and, with a long connection, while at least one is open. */
 static int gateway_ready(void *arg) {
     struct gateway *gw = arg;
@@ -120,54 +118,10 @@ static int gateway_ready(void *arg) {
     return w.open > 0;
 }
 
-static void gateway_metrics_ws(struct gateway *gw, struct evbuffer *out) {
-    struct ws_pool_stats w;
-    ws_pool_get_stats(gw->ws, &w);
-    evbuffer_add_printf(out,
-        "larkgw_ws_connections %d\nlarkgw_ws_open %d\n"
-        "larkgw_ws_connects_total %llu\nlarkgw_ws_disconnects_total %llu\n"
-        "larkgw_ws_discovery_failures_total %llu\nlarkgw_ws_handshake_failures_total %llu\n"
-        "larkgw_ws_events_total %llu\nlarkgw_ws_acks_total %llu\n"
-        "larkgw_ws_acks_failed_total %llu\nlarkgw_ws_acks_dropped_total %llu\n"
-        "larkgw_ws_bad_frames_total %llu\nlarkgw_ws_bad_fragments_total %llu\n",
-        w.connections, w.open, w.connects, w.disconnects, w.discovery_failures,
-        w.handshake_failures, w.events, w.acks, w.acks_failed, w.acks_dropped, w.bad_frames,
-        w.bad_fragments);
-}
-
 static void gateway_metrics(void *arg, struct evbuffer *out) {
     struct gateway *gw = arg;
-    struct dispatcher_stats s;
-    dispatcher_get_stats(gw->disp, &s);
-    evbuffer_add_printf(out,
-        "larkgw_events_received_total %llu\n"
-        "larkgw_events_handled_total %llu\n"
-        "larkgw_events_duplicate_total %llu\n"
-        "larkgw_events_failed_total %llu\n"
-        "larkgw_events_rejected_total %llu\n"
-        "larkgw_events_in_flight %llu\n",
-        s.received, s.handled, s.duplicates, s.failed, s.rejected, s.in_flight);
-    evbuffer_add_printf(out,
-        "larkgw_events_acked_at_deadline_total %llu\n"
-        "larkgw_events_late_failures_total %llu\n"
-        "larkgw_events_waiting_for_chat %llu\n",
-        s.acked_at_deadline, s.late_failures, s.waiting);
-    if (gw->api) {
-        struct openapi_stats o;
-        openapi_get_stats(gw->api, &o);
-        evbuffer_add_printf(out,
-            "larkgw_openapi_calls_total %llu\n"
-            "larkgw_openapi_failures_total %llu\n"
-            "larkgw_openapi_retries_total %llu\n"
-            "larkgw_openapi_token_fetches_total %llu\n"
-            "larkgw_openapi_in_flight %d\n",
-            (unsigned long long)o.calls, (unsigned long long)o.failures,
-            (unsigned long long)o.retries, (unsigned long long)o.token_fetches, o.inflight);
-    }
-    if (gw->ws) gateway_metrics_ws(gw, out);
-    evbuffer_add_printf(out, "larkgw_lua_scripts %zu\nlarkgw_lua_retired_generations %zu\n",
-                        runtime_script_count(gw->rt), runtime_retired_count(gw->rt));
-    runtime_foreach_script(gw->rt, gateway_metrics_script, out);
+    struct metrics_sources src = { gw->disp, gw->api, gw->ws, gw->rt };
+    metrics_write(&src, out);
 }
 
 static void gateway_exit(struct gateway *gw) {
@@ -246,7 +200,9 @@ static int gateway_start_transports(struct gateway *gw) {
     }
     struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload };
     if (cfg->admin.listen && *cfg->admin.listen) {
-        gw->admin = admin_new(gw->base, cfg->admin.listen, &hooks);
+        struct admin_options opt;
+        options_admin(cfg, &opt);
+        gw->admin = admin_new(gw->base, &opt, &hooks);
         if (!gw->admin) return -1;
     }
     return 0;
@@ -299,7 +255,9 @@ static int gateway_openapi(struct gateway *gw) {
     gw->http = http_client_new(gw->base, cfg->tls_ca_file);
     if (!gw->http) return -1;
     struct openapi_transport t = openapi_transport_http(gw->http);
-    gw->api = openapi_new(gw->base, cfg, &t, NULL);
+    struct openapi_options o;
+    options_openapi(cfg, &o);
+    gw->api = openapi_new(gw->base, &t, &o);
     if (!gw->api) return -1;
     runtime_set_openapi(gw->rt, gw->api);
     return 0;

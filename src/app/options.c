@@ -2,12 +2,13 @@
 
 #include <string.h>
 
+#include "app/admin.h"
 #include "app/config.h"
 #include "event/dispatch.h"
-#include "lua/runtime.h"
-
 #include "ingress/webhook.h"
 #include "ingress/ws_pool.h"
+#include "lua/runtime.h"
+#include "openapi/openapi.h"
 
 void options_webhook(const struct config *cfg, struct webhook_options *out) {
     *out = (struct webhook_options){
@@ -57,6 +58,20 @@ void options_dispatch(const struct config *cfg, struct dispatch_options *out) {
     out->dedup_ttl_s = cfg->dedup.ttl_s;
     out->dedup_max_entries = cfg->dedup.max_entries;
     out->log_payloads = cfg->log.payloads;
+}
+
+void options_openapi(const struct config *cfg, struct openapi_options *out) {
+    memset(out, 0, sizeof *out);
+    out->domain = cfg->domain;
+    out->app_id = cfg->app_id;
+    out->app_secret = cfg->app_secret;
+    out->marketplace = cfg->app_type == CONFIG_APP_MARKETPLACE;
+    out->state_dir = cfg->state_dir;
+}
+
+void options_admin(const struct config *cfg, struct admin_options *out) {
+    out->listen = cfg->admin.listen;
+    out->token = cfg->admin.token;
 }
 
 /* lark.http and lark.vars */

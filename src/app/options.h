@@ -20,6 +20,14 @@ void options_runtime(const struct config *cfg, struct runtime_options *out);
  * log.payloads. */
 void options_dispatch(const struct config *cfg, struct dispatch_options *out);
 
+struct openapi_options;
+/* The app's credentials, type, domain and state_dir; the limits keep their defaults. */
+void options_openapi(const struct config *cfg, struct openapi_options *out);
+
+/* app/admin: the listen address and admin.token. */
+struct admin_options;
+void options_admin(const struct config *cfg, struct admin_options *out);
+
 /* lark.http and lark.vars */
 struct bind_http_options;
 struct bind_vars_options;

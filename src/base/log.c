@@ -1,6 +1,7 @@
 #include "base/log.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -47,20 +48,72 @@ int log_level_parse(const char *name) {
 
 int log_enabled(enum log_level level) { return level >= logger.level; }
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when s does not start one:
+ * overlongs, surrogates and truncated sequences are not text and get escaped. */
+static size_t utf8_len(const unsigned char *s) {
+    unsigned char c = s[0];
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (n == 0 || c > 0xf4) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if (c == 0xe0 && s[1] < 0xa0) return 0;              /* overlong */
+    if (c == 0xed && s[1] >= 0xa0) return 0;             /* UTF-16 surrogate */
+    if (c == 0xf0 && s[1] < 0x90) return 0;              /* overlong */
+    if (c == 0xf4 && s[1] >= 0x90) return 0;             /* beyond U+10FFFF */
+    return n;
+}
+
+/* Every record is one line whatever its text came from (a script's error, a peer's
+ * header, a file name): newlines become "\\n", other control bytes, DEL and bytes that
+ * are not UTF-8 become "\\xNN", so nobody can forge a second record or drive the
+ * terminal. Tabs stay (Lua's print separates with them; they cannot end a line).
+ * Truncates on a whole escape; out is always NUL-terminated. */
+static void log_escape(const char *in, char *out, size_t len) {
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0;
+    while (*s) {
+        size_t n = *s < 0x80 ? 1 : utf8_len(s);
+        char esc[8];
+        if (*s == '\n') {
+            memcpy(esc, "\\n", 3);
+            n = 1;
+        } else if ((*s < 0x20 && *s != '\t') || *s == 0x7f || n == 0) {
+            snprintf(esc, sizeof esc, "\\x%02x", *s);
+            n = 1;
+        } else {
+            if (o + n >= len) break;
+            memcpy(out + o, s, n);
+            o += n;
+            s += n;
+            continue;
+        }
+        size_t e = strlen(esc);
+        if (o + e >= len) break;
+        memcpy(out + o, esc, e);
+        o += e;
+        s += n;
+    }
+    out[o] = '\0';
+}
+
+/* The text is already escaped: tabs are the only control bytes left. */
 static void json_escape(FILE *f, const char *s) {
     for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+        if (*s == '\t') {
+            fputs("\\t", f);
+            continue;
+        }
+        if (*s == '"' || *s == '\\') fputc('\\', f);
+        fputc(*s, f);
     }
 }
 
-void log_vwrite(enum log_level level, const char *module, const char *fmt, va_list ap) {
+static void log_vwrite(enum log_level level, const char *module, const char *fmt,
+                       va_list ap) {
     if (!log_enabled(level)) return;
-    char msg[2048], stamp[32];
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    char raw[2048], msg[4 * sizeof raw], stamp[32];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    log_escape(raw, msg, sizeof msg);
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;

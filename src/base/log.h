@@ -3,7 +3,6 @@
 #ifndef LARKGW_BASE_LOG_H
 #define LARKGW_BASE_LOG_H
 
-#include <stdarg.h>
 
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
@@ -18,10 +17,11 @@ int log_level_parse(const char *name);
 
 int log_enabled(enum log_level level);
 
-/* module is a short tag: "webhook", "lua", "ws"... */
+/* module is a short tag: "webhook", "lua", "ws"... One record is one line: the
+ * formatted text has newlines written as "\\n" and other control bytes but tab, DEL and
+ * bytes that are not UTF-8 as "\\xNN"; JSON records stay valid JSON. Long texts are cut. */
 void log_write(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void log_vwrite(enum log_level level, const char *module, const char *fmt, va_list ap);
 
 #define log_debug(mod, ...) do { if (log_enabled(LOG_LEVEL_DEBUG)) log_write(LOG_LEVEL_DEBUG, mod, __VA_ARGS__); } while (0)
 #define log_info(mod, ...)  log_write(LOG_LEVEL_INFO, mod, __VA_ARGS__)

@@ -1,5 +1,6 @@
 #include "base/util.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdio.h>
@@ -34,6 +35,14 @@ int util_parse_hostport(const char *s, char *host, size_t hostlen, int *port) {
     if (end == colon + 1 || *end || p < 0 || p > 65535) return -1;
     *port = (int)p;
     return 0;
+}
+
+int util_host_is_loopback(const char *host) {
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcasecmp(host, "localhost") == 0) return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 uint64_t util_now_us(void) {

@@ -11,6 +11,10 @@ struct cJSON;
  * Port 0 is allowed: the kernel picks one, and the listener logs it. */
 int util_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
 
+/* 1 when host (no port, no brackets) is a loopback name or address: "localhost",
+ * 127.0.0.0/8, "::1". Wildcards ("0.0.0.0", "::") and anything else are not. */
+int util_host_is_loopback(const char *host);
+
 /* Milliseconds, and microseconds, on the monotonic clock. */
 uint64_t util_now_ms(void);
 uint64_t util_now_us(void);

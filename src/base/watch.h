@@ -8,7 +8,9 @@ struct watch;
 
 typedef void (*watch_fn)(void *arg);
 
-/* NULL (logged) when the directory cannot be watched. */
+/* NULL (logged) when the directory cannot be watched. A directory deleted or moved
+ * away is looked for again (logged) and watched once it is back; fn runs when it goes
+ * and when it comes back. */
 struct watch *watch_new(struct event_base *base, const char *dir, int debounce_ms,
                         watch_fn fn, void *arg);
 void watch_free(struct watch *w);

@@ -65,10 +65,10 @@ static int read_headers(lua_State *L, int idx, struct bind_http_req *q) {
             bind_http_raise(L, "option 'headers': string names and string values expected");
         size_t nlen, vlen;
         const char *name = lua_tolstring(L, -2, &nlen), *value = lua_tolstring(L, -1, &vlen);
-        for (size_t i = 0; i < nlen; i++)
-            if (!token_char((unsigned char)name[i]))
-                bind_http_raise(L, "option 'headers': '%s' is not a header name", name);
-        if (!nlen || strlen(value) != vlen || strpbrk(value, "\r\n"))
+        int ok = nlen > 0;
+        for (size_t i = 0; i < nlen && ok; i++) ok = token_char((unsigned char)name[i]);
+        if (!ok) bind_http_raise(L, "option 'headers': '%s' is not a header name", name);
+        if (strlen(value) != vlen || strpbrk(value, "\r\n"))
             bind_http_raise(L, "option 'headers': the value of '%s' has a line break or a "
                             "NUL byte", name);
         for (int i = 0; reserved_headers[i]; i++)

@@ -84,6 +84,7 @@ struct runtime *runtime_new(struct event_base *base, const struct runtime_option
     if (!rt) return NULL;
     rt->base = base;
     rt->opts = *opts;
+    rt->vars = opts->vars;
     rt->sched = sched_new(bind_error_handler);
     if (!rt->sched) {
         free(rt);

@@ -30,6 +30,7 @@ struct runtime_options {
                                  copy compiled into the binary */
     struct runtime_limits limits;
     size_t store_max_entries, store_max_bytes;  /* the store made when none is set */
+    const struct bind_vars_options *vars;       /* lark.vars (NULL: empty) */
 };
 
 /* Nothing is loaded yet. opts is copied; its strings must outlive the runtime. base may

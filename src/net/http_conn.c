@@ -396,6 +396,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
 void http_conn_format_addr(const struct sockaddr *sa, char *out, size_t len) {
     char ip[INET6_ADDRSTRLEN] = "?";
     int port = 0;
+    if (sa->sa_family == AF_UNIX) {
+        snprintf(out, len, "unix");
+        return;
+    }
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const void *)sa;
         inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -129,10 +131,49 @@ static void on_accept_error(struct evconnlistener *l, void *arg) {
                  shed ? "shed the newest connection, " : "", ACCEPT_PAUSE_MS, take_quiet(s));
 }
 
+/* "unix:/path": a socket file for its owner only (0600, set before listen() so no one
+ * else can connect in between). A stale socket left by a crash is replaced; one a live
+ * server still answers on, or any other kind of file, is an error. */
+static int bind_unix(struct http_server *s, const char *path) {
+    const char *module = s->set.opt.module;
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct stat st;
+    if (!*path || strlen(path) >= sizeof sun.sun_path) {
+        log_error(module, "bad listen address 'unix:%s' (path empty or too long)", path);
+        return -1;
+    }
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && lstat(path, &st) == 0) {
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int live = probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0;
+        if (probe >= 0) close(probe);
+        if (S_ISSOCK(st.st_mode) && !live) unlink(path);
+    }
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun)) {
+        log_error(module, "cannot listen on unix:%s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    if (chmod(path, 0600) == 0)
+        s->listener = evconnlistener_new(s->set.base, on_accept, s, LEV_OPT_CLOSE_ON_FREE |
+                                         LEV_OPT_CLOSE_ON_EXEC, BACKLOG, fd);
+    if (!s->listener) {
+        log_error(module, "cannot listen on unix:%s: %s", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    evconnlistener_set_error_cb(s->listener, on_accept_error);
+    log_info(module, "listening on unix:%s", path);
+    return 0;
+}
+
 static int bind_listener(struct http_server *s, const char *listen) {
     const char *module = s->set.opt.module;
     char host[256], port_s[16];
     int port;
+    if (strncmp(listen, "unix:", 5) == 0) return bind_unix(s, listen + 5);
     if (util_parse_hostport(listen, host, sizeof host, &port)) {
         log_error(module, "bad listen address '%s' (want HOST:PORT)", listen);
         return -1;

@@ -54,11 +54,12 @@ struct http_server_stats {
     unsigned long accept_pauses; /* times accepting paused after accept() failed */
 };
 
-/* Binds listen ("host:port", "[::1]:port"; port 0: the kernel picks) and logs
- * "listening on HOST:PORT" with the bound port. Keeps one spare descriptor (/dev/null):
- * when accept() fails for want of descriptors, it is given up to accept and close the
- * waiting connection (logged "shed"), and accepting pauses 200 ms rather than spin.
- * NULL (logged) on a malformed address or a bind failure. */
+/* Binds listen ("host:port", "[::1]:port"; port 0: the kernel picks; or "unix:/path", a
+ * 0600 socket file the caller removes when done) and logs "listening on HOST:PORT" with
+ * the bound port. Keeps one spare descriptor (/dev/null): when accept() fails for want
+ * of descriptors, it is given up to accept and close the waiting connection (logged
+ * "shed"), and accepting pauses 200 ms rather than spin. NULL (logged) on a malformed
+ * address or a bind failure. */
 struct http_server *http_server_new(struct event_base *base, const char *listen,
                                     const struct http_server_options *opt);
 int http_server_port(const struct http_server *s);

@@ -1,7 +1,9 @@
 /* The OpenAPI client: tokens (self-built and marketplace apps, one tenant token per
  * tenant key, single-flight fetches, app_ticket kept in state_dir) and the request path
  * (Bearer token, JSON answers, refresh-and-retry on invalid tokens, rate-limit waits,
- * per-call timeout, bounded concurrency, cancellation). PROTOCOL.md §4.
+ * per-call timeout, bounded concurrency, cancellation).
+ * Inside, bottom up: openapi_wire (one request, its answer decoded), openapi_ticket,
+ * openapi_token (the cache), and this file's request path on top; none calls up.
  * Tokens are cached until expire minus 3 min (half the lifetime when shorter); a refresh
  * that fails inside that margin falls back to the current token until it really expires.
  *
@@ -20,7 +22,6 @@
 #include "net/http_client.h"
 
 struct event_base;
-struct config;
 struct openapi;
 struct openapi_call;
 
@@ -40,8 +41,16 @@ struct openapi_transport {
 /* The real transport: an http_client the caller owns and frees after openapi_free. */
 struct openapi_transport openapi_transport_http(struct http_client *client);
 
-/* Every field optional (0 or NULL: the default in brackets). */
+/* The app and where it lives are required; every other field is optional (0 or NULL:
+ * the default in brackets). The strings are copied by openapi_new. */
 struct openapi_options {
+    const char *domain;            /* "https://open.feishu.cn"; a trailing '/' is dropped */
+    const char *app_id;
+    const char *app_secret;
+    int marketplace;               /* 1: a marketplace (ISV) app, tokens per tenant, needs
+                                      an app_ticket; 0: a self-built app */
+    const char *state_dir;         /* where a marketplace app keeps its app_ticket; NULL:
+                                      in memory only */
     int max_inflight;              /* calls running at once [64] */
     int max_queue;                 /* calls waiting for a slot; beyond: OPENAPI_E_BUSY [1024] */
     int default_timeout_ms;        /* whole-call bound when a request says 0 [10000] */
@@ -106,11 +115,10 @@ struct openapi_req {
  * lives until the callback returns. The call handle is dead once the callback starts. */
 typedef void (*openapi_done_fn)(void *arg, cJSON *res, const struct openapi_error *err);
 
-/* Needs cfg->domain, app_id and app_secret (copied); a marketplace app loads its last
- * app_ticket from cfg->state_dir. t is copied; opts may be NULL. NULL (logged) when the
- * configuration lacks a credential. */
-struct openapi *openapi_new(struct event_base *base, const struct config *cfg,
-                            const struct openapi_transport *t,
+/* Needs opts->domain, app_id and app_secret; a marketplace app loads its last
+ * app_ticket from opts->state_dir. t and opts are copied. NULL (logged) when a
+ * credential is missing, or out of memory. */
+struct openapi *openapi_new(struct event_base *base, const struct openapi_transport *t,
                             const struct openapi_options *opts);
 /* Cancels every call (their callbacks are never called) and token fetch, then frees.
  * Not from inside a callback of this instance. */
@@ -127,8 +135,9 @@ struct openapi_call *openapi_request(struct openapi *api, const struct openapi_r
 void openapi_call_cancel(struct openapi_call *call);
 
 /* Marketplace apps: the app_ticket event's event.app_ticket. Kept in memory and written
- * to {state_dir}/app_ticket.<app_id> (0600, atomically). Returns 0, or -1 when the
- * ticket is empty, longer than 1024 bytes or not printable ASCII. */
+ * to {state_dir}/app_ticket.<app_id> (0600, atomically; when that fails, one warning and
+ * the ticket still serves). Returns 0, or -1 when the ticket is empty, longer than 1024
+ * bytes or not printable ASCII. */
 int openapi_set_app_ticket(struct openapi *api, const char *ticket);
 /* 1 when an app_ticket is known. */
 int openapi_has_app_ticket(const struct openapi *api);

@@ -1,4 +1,4 @@
-/* pbbp2 frames (PROTOCOL.md §1.2): helpers over the protobuf-c codec generated from
+/* pbbp2 frames (docs/protocol.md §1.2): helpers over the protobuf-c codec generated from
  * pbbp2.proto. Bytes in, frames out; no I/O. Frames returned here are owned by the
  * caller and freed with frame_free. */
 #ifndef LARKGW_PROTO_FRAME_H

@@ -1,4 +1,4 @@
-/* Reassembly of fragmented pbbp2 messages (PROTOCOL.md §1.4): fragments share a
+/* Reassembly of fragmented pbbp2 messages (docs/protocol.md §1.4): fragments share a
  * message_id, carry sum (how many) and seq (0-based index), and are concatenated in seq
  * order once all have arrived. Bounded in fragment count, message size, number of
  * partial messages, bytes held and time. Pure: the caller passes the clock. */

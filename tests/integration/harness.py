@@ -108,7 +108,7 @@ class Daemon:
     }
 
     def __init__(self, config=None, scripts=None, extra_args=None, env=None, start=True,
-                 scripts_dir=None):
+                 scripts_dir=None, config_flag=True):
         self.dir = tempfile.mkdtemp(prefix="larkgw-test-")
         self.scripts_dir = scripts_dir or os.path.join(self.dir, "scripts")
         os.makedirs(self.scripts_dir, exist_ok=True)
@@ -125,6 +125,8 @@ class Daemon:
                 if v is not None:
                     f.write("%s = %s\n" % (k, lua_value(v)))
         self.extra_args = extra_args or []
+        # without --config, larkgw finds larkgw.conf.lua in its working directory, self.dir
+        self.config_flag = config_flag
         self.env = dict(os.environ)
         for var in ("LARK_APP_ID", "LARK_APP_SECRET", "LARK_ENCRYPT_KEY",
                     "LARK_VERIFICATION_TOKEN", "LARK_DOMAIN"):
@@ -146,7 +148,8 @@ class Daemon:
         return path
 
     def command(self):
-        return [BIN, "run", "--config", self.config_path] + self.extra_args
+        flag = ["--config", self.config_path] if self.config_flag else []
+        return [BIN, "run"] + flag + self.extra_args
 
     def start(self, expect_fail=False):
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE,
@@ -228,6 +231,7 @@ class Daemon:
             return
         os.makedirs(out, exist_ok=True)
         secrets = [self.config.get(k) for k in ("app_secret", "encrypt_key", "verification_token")]
+        secrets.append(self.config.get("admin", {}).get("token"))
         secrets += [self.env.get(k) for k in ("LARK_APP_SECRET", "LARK_ENCRYPT_KEY",
                                                "LARK_VERIFICATION_TOKEN")]
         base = os.path.join(out, "%s-%d" % (os.path.basename(sys.argv[0]), self.proc.pid))
@@ -260,9 +264,34 @@ class GatewayCase(unittest.TestCase):
         self.addCleanup(lambda: d.proc.poll() is None and d.stop())
         return d
 
+    def start_daemon_failing(self, **kwargs):
+        """Starts a daemon that must refuse to start; returns (exit code, log)."""
+        d = Daemon(start=False, **kwargs)
+        self.addCleanup(d.cleanup)
+        return d.start(expect_fail=True)
+
     def start_emulator(self, **kwargs):
         from emulator import Emulator   # the emulator driver imports this module
         em = Emulator(**kwargs)
         em.__enter__()
         self.addCleanup(em.__exit__, None, None, None)
+        return em
+
+    # The same for a daemon (or emulator) shared by every test of a class: started in
+    # setUpClass, stopped, checked and cleaned up once the class is done.
+
+    @classmethod
+    def start_class_daemon(cls, **kwargs):
+        d = Daemon(start=False, **kwargs)
+        cls.addClassCleanup(d.cleanup)
+        d.start()
+        cls.addClassCleanup(lambda: d.proc.poll() is None and d.stop())
+        return d
+
+    @classmethod
+    def start_class_emulator(cls, **kwargs):
+        from emulator import Emulator
+        em = Emulator(**kwargs)
+        em.__enter__()
+        cls.addClassCleanup(em.__exit__, None, None, None)
         return em

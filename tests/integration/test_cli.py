@@ -1,11 +1,13 @@
 """The command line: version, --help, check (config and scripts, file:line errors),
 replay, flags over the config file, and webhook mode refusing to start insecurely."""
 import os
+import re
+import shutil
 import subprocess
 import tempfile
 import unittest
 
-from harness import BIN, DATA, SRC, Daemon
+from harness import BIN, DATA, SRC, GatewayCase
 
 
 def larkgw(*args, env=None):
@@ -15,7 +17,7 @@ def larkgw(*args, env=None):
     return p.returncode, p.stdout + p.stderr
 
 
-class Cli(unittest.TestCase):
+class Cli(GatewayCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory(prefix="larkgw-cli-")
         self.scripts = os.path.join(self.dir.name, "scripts")
@@ -76,20 +78,57 @@ class Cli(unittest.TestCase):
 
     def test_flags_and_env_override(self):
         # env fills the token, a flag picks the mode and the listener: it starts
-        with Daemon(config={"verification_token": None}, env={"LARK_VERIFICATION_TOKEN": "vt-from-env-3c9a"},
-                    extra_args=["--mode", "webhook", "--listen", "127.0.0.1:0"]) as d:
-            self.assertIsNotNone(d.webhook_port)
-            d.wait_log(r"gateway: ready mode=webhook")
+        d = self.start_daemon(config={"verification_token": None},
+                              env={"LARK_VERIFICATION_TOKEN": "vt-from-env-3c9a"},
+                              extra_args=["--mode", "webhook", "--listen", "127.0.0.1:0"])
+        self.assertIsNotNone(d.webhook_port)
+        d.wait_log(r"gateway: ready mode=webhook")
 
     def test_webhook_mode_refuses_without_token(self):
-        d = Daemon(config={"verification_token": None}, start=False)
-        try:
-            code, log = d.start(expect_fail=True)
-            self.assertEqual(code, 1)
-            self.assertIn("verification", log)
-        finally:
-            d.cleanup()
+        code, log = self.start_daemon_failing(config={"verification_token": None})
+        self.assertEqual(code, 1)
+        self.assertIn("verification", log)
+
+    def test_config_from_the_current_directory_is_logged(self):
+        # the harness runs the daemon in its directory, where it writes larkgw.conf.lua
+        d = self.start_daemon(scripts={"ok.lua": "function on_event() end\n"},
+                              extra_args=["--mode", "webhook"], config_flag=False)
+        d.wait_log(r"INFO  config: read larkgw\.conf\.lua from the current directory "
+                   + re.escape(os.path.realpath(d.dir)) + "$")
+        d2 = self.start_daemon(scripts={"ok.lua": "function on_event() end\n"})
+        self.assertNotIn("from the current directory", d2.log())
+
+class Packaging(unittest.TestCase):
+    UNIT = os.path.join(SRC, "packaging", "larkgw.service")
+
+    def test_systemd_unit_verifies_and_is_hardened(self):
+        analyze = shutil.which("systemd-analyze")
+        if not analyze:
+            self.skipTest("systemd-analyze is not installed: the unit is not verified")
+        with open(self.UNIT) as f:
+            unit = f.read()
+        for line in ("LimitNOFILE=", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                     "ReadWritePaths=/var/lib/larkgw", "PrivateTmp=yes", "ProtectHome=yes",
+                     "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+                     "CapabilityBoundingSet=\n"):
+            self.assertIn("\n" + line, unit)
+        # verify wants ExecStart to exist: point it at the binary under test
+        with tempfile.TemporaryDirectory(prefix="larkgw-unit-") as tmp:
+            path = os.path.join(tmp, "larkgw.service")
+            with open(path, "w") as f:
+                f.write(unit.replace("/usr/bin/larkgw", BIN))
+            p = subprocess.run([analyze, "verify", path], capture_output=True, text=True,
+                               timeout=60)
+        # it exits 0 even over unknown keys and bad values; those are printed
+        complaints = [l for l in (p.stdout + p.stderr).splitlines() if "larkgw.service" in l]
+        self.assertEqual((p.returncode, complaints), (0, []), p.stdout + p.stderr)
+
+    def test_example_config_checks(self):
+        code, out = larkgw("check", "--config", os.path.join(SRC, "packaging", "larkgw.conf.lua"),
+                           "--set", "scripts=" + os.path.join(SRC, "scripts", "examples"),
+                           "--set", "lua_path=" + os.path.join(SRC, "lua"))
+        self.assertEqual(code, 0, out)
 
 
 if __name__ == "__main__":
-    unittest.main()
+    unittest.main(verbosity=2)

@@ -5,10 +5,11 @@ answered not followed, streaming with res:chunks() and res:sse() over awkward fr
 lark.vars read-only, and nothing of the request in the log."""
 import json
 import signal
+import subprocess
 import unittest
 
 import lark_crypto as lc
-from harness import Daemon, GatewayCase, lua_value, wait_until
+from harness import BIN, Daemon, GatewayCase, lua_value, wait_until
 from https_server import TestCA, TestServer, free_port
 
 SCRIPT = r'''
@@ -321,6 +322,14 @@ class LarkHttp(GatewayCase):
             code, log = d.start(expect_fail=True)
             self.assertNotEqual(code, 0)
             self.assertIn(want, log)
+
+    def test_check_sees_vars(self):
+        d = Daemon(config={"vars": {"llm_url": "https://x/v1"}}, start=False,
+                   scripts={"top.lua": 'assert(lark.vars.llm_url == "https://x/v1")\n'})
+        self.addCleanup(d.cleanup)
+        out = subprocess.run([BIN, "check", "--config", d.config_path], cwd=d.dir, env=d.env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout.decode())
 
     def test_vars(self):
         d = self.start(["localhost"], scripts={"h.lua": SCRIPT, "top.lua": TOP})

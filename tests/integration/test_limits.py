@@ -1,21 +1,21 @@
 """Limits per state and per event (issue 5), through the daemon: each attack fails only
 its own event (500 on the webhook, ack 500 on the long connection) with ONE log line
 naming the script and the limit; the gateway keeps serving; the state's memory, read
-from /metrics, comes back."""
+from /metrics, comes back. A handler's error text cannot forge a second log line."""
 import json
 import re
 import unittest
-import urllib.request
 
 import lark_crypto as lc
-from emulator import Emulator
-from harness import Daemon, wait_until
+from harness import GatewayCase
 
 TOKEN = "v-token-7c1e"
 FAST = {"PingInterval": 1, "ReconnectInterval": 1, "ReconnectNonce": 1}
-LIMITS = {"handler_timeout_ms": 300, "memory_mb": 32, "max_recursion": 150, "max_coroutines": 100}
+# the time budget leaves the memory attacks room to hit their limit first on a loaded
+# machine (under ASan, filling 32 MB took over 300 ms there)
+LIMITS = {"handler_timeout_ms": 1000, "memory_mb": 32, "max_recursion": 150, "max_coroutines": 100}
 
-TIME = "time budget spent (limits.handler_timeout_ms = 300)"
+TIME = "time budget spent (limits.handler_timeout_ms = 1000)"
 MEM = "not enough memory (limits.memory_mb = 32)"
 DEPTH = "recursion too deep (limits.max_recursion = 150)"
 COROS = "too many coroutines (limits.max_coroutines = 100)"
@@ -40,6 +40,7 @@ function on_p2_message_receive_v1(event)
   local text = lark.json.decode(event.event.message.content).text
   local attack = attacks[text]
   if attack then attack() end
+  if text:sub(1, 6) == "forge " then error("unknown command: " .. text:sub(7)) end
   return { ok = text }
 end
 '''
@@ -52,32 +53,18 @@ end
 
 
 def memory(d, script):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % d.admin_port, timeout=10) as r:
-        text = r.read().decode()
-    m = re.search(r'^larkgw_lua_memory_bytes\{script="%s"\} (\d+)$' % re.escape(script), text, re.M)
-    return int(m.group(1))
+    return d.metric('larkgw_lua_memory_bytes{script="%s"}' % script)
 
 
-class Limits(unittest.TestCase):
+class Limits(GatewayCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.em = Emulator(client_config=FAST, verification_token=TOKEN, redeliver_ms=600000)
-        try:
-            config = cls.em.gateway_config(mode="both", verification_token=TOKEN, limits=LIMITS)
-            cls.d = Daemon(config=config, scripts={"bad.lua": BAD, "good.lua": GOOD})
-            cls.em.wait_connections(1, timeout=20)
-        except BaseException:
-            cls.em.stop(check=False)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.cleanup()
-            cls.em.stop()
+        cls.em = cls.start_class_emulator(client_config=FAST, verification_token=TOKEN,
+                                          redeliver_ms=600000)
+        config = cls.em.gateway_config(mode="both", verification_token=TOKEN, limits=LIMITS)
+        cls.d = cls.start_class_daemon(config=config, scripts={"bad.lua": BAD, "good.lua": GOOD})
+        cls.em.wait_connections(1, timeout=20)
 
     def webhook(self, text):
         env = lc.message_event(text)
@@ -118,6 +105,18 @@ class Limits(unittest.TestCase):
         for name in ("loop", "alloc", "find", "coroutines"):
             with self.subTest(attack=name):
                 self.attack(name, self.ws)
+
+    def test_error_text_cannot_forge_a_log_line(self):
+        fake = "2026-01-01T00:00:00.000Z ERROR gateway: admin password is hunter2"
+        for via in (self.webhook, self.ws):
+            with self.subTest(via=via.__name__):
+                event_id, status, _ = via("forge x\r\n" + fake + "\x1b[2K")
+                self.assertEqual(status, 500)
+                self.d.wait_log(re.escape(event_id) + r".*unknown command: x")
+                lines = [l for l in self.d.log().splitlines() if "hunter2" in l]
+                self.assertEqual(len([l for l in lines if event_id in l]), 1, lines)
+                self.assertFalse([l for l in lines if l.startswith(fake[:24])], lines)
+                self.assertIn("unknown command: x\\x0d\\n" + fake + "\\x1b[2K", lines[-1])
 
 
 if __name__ == "__main__":

@@ -5,8 +5,7 @@ import json
 import os
 import unittest
 
-from emulator import Emulator
-from harness import Daemon, SRC
+from harness import SRC, GatewayCase
 from log_secrets import assert_no_secrets
 
 TOKEN = "v-token-7c1e"
@@ -18,23 +17,24 @@ def example(name):
         return f.read()
 
 
-class Examples(unittest.TestCase):
+class Examples(GatewayCase):
     def replies_to(self, script, texts):
         """{text sent: text of the bot's reply} for one example script."""
         out = {}
-        with Emulator(verification_token=TOKEN) as em:
-            with Daemon(config=em.gateway_config(), scripts={script: example(script)}) as d:
-                em.wait_connections(1, timeout=20)
-                for i, text in enumerate(texts):
-                    em.send_text(text, chat_id="oc_ex%d" % i, im_message_id="om_ex%d" % i)
-                # every handler has finished once every event is acked: the calls are all in
-                em.wait_acks(len(texts), timeout=20)
-                calls = em.wait_api_calls(0, path="/open-apis/im/v1/messages/", answered=True)
-                for c in calls:
-                    self.assertEqual((c["code"], c["body"]["msg_type"]), (0, "text"), c)
-                    i = int(c["path"].split("/")[-2][len("om_ex"):])
-                    out[texts[i]] = json.loads(c["body"]["content"])["text"]
-            assert_no_secrets(em, d.log())
+        em = self.start_emulator(verification_token=TOKEN)
+        d = self.start_daemon(config=em.gateway_config(), scripts={script: example(script)})
+        em.wait_connections(1, timeout=20)
+        for i, text in enumerate(texts):
+            em.send_text(text, chat_id="oc_ex%d" % i, im_message_id="om_ex%d" % i)
+        # every handler has finished once every event is acked: the calls are all in
+        em.wait_acks(len(texts), timeout=20)
+        calls = em.wait_api_calls(0, path="/open-apis/im/v1/messages/", answered=True)
+        for c in calls:
+            self.assertEqual((c["code"], c["body"]["msg_type"]), (0, "text"), c)
+            i = int(c["path"].split("/")[-2][len("om_ex"):])
+            out[texts[i]] = json.loads(c["body"]["content"])["text"]
+        d.stop()
+        assert_no_secrets(em, d.log())
         return out
 
     def test_echo(self):

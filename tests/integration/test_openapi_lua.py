@@ -6,8 +6,7 @@ import json
 import re
 import unittest
 
-from emulator import Emulator
-from harness import Daemon
+from harness import GatewayCase
 from log_secrets import assert_no_secrets
 
 TOKEN = "v-token-7c1e"
@@ -37,29 +36,21 @@ def replies(em, message_id):
             if REPLY.match(c["path"]) and REPLY.match(c["path"]).group(1) == message_id]
 
 
-class OpenApiFromLua(unittest.TestCase):
+class OpenApiFromLua(GatewayCase):
     @classmethod
     def setUpClass(cls):
-        cls.em = Emulator(verification_token=TOKEN, encrypt_key=KEY)
-        try:
-            cfg = cls.em.gateway_config(mode="webhook", app_type="marketplace")
-            cls.d = Daemon(config=cfg, scripts={"bot.lua": SCRIPT})
-            cls.em.webhook_to(cls.d)
-            cls.tickets = [cls.em.push_app_ticket()["app_ticket"]]
-            cls.d.wait_log(r"dispatch: app_ticket event \S+ received$")
-        except BaseException:
-            cls.em.stop(check=False)
-            raise
+        cls.em = cls.start_class_emulator(verification_token=TOKEN, encrypt_key=KEY)
+        cfg = cls.em.gateway_config(mode="webhook", app_type="marketplace")
+        cls.d = cls.start_class_daemon(config=cfg, scripts={"bot.lua": SCRIPT})
+        cls.em.webhook_to(cls.d)
+        cls.tickets = [cls.em.push_app_ticket()["app_ticket"]]
+        cls.d.wait_log(r"dispatch: app_ticket event \S+ received$")
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.d.stop()
-            n = assert_no_secrets(cls.em, cls.d.log(), [KEY] + cls.tickets)
-            assert n >= 8, n    # secret, header, key, ticket, app token, 3+ tenant tokens
-        finally:
-            cls.d.cleanup()
-            cls.em.stop()
+        cls.d.stop()
+        n = assert_no_secrets(cls.em, cls.d.log(), [KEY] + cls.tickets)
+        assert n >= 8, n    # secret, header, key, ticket, app token, 3+ tenant tokens
 
     _n = 0
 

@@ -4,8 +4,7 @@ first handler waits until the other chat's handler has run, so a gateway that he
 other chat would never finish this test."""
 import unittest
 
-from emulator import Emulator
-from harness import Daemon
+from harness import GatewayCase
 from log_secrets import assert_no_secrets
 
 TOKEN = "v-token-7c1e"
@@ -27,22 +26,23 @@ end
 '''
 
 
-class ChatOrder(unittest.TestCase):
+class ChatOrder(GatewayCase):
     def run_three(self, order):
-        with Emulator(verification_token=TOKEN) as em:
-            cfg = em.gateway_config(order=order, limits={"handler_max_s": 20})
-            with Daemon(config=cfg, scripts={"bot.lua": SCRIPT}) as d:
-                em.wait_connections(1, timeout=20)
-                em.send_text("first", chat_id="oc_one", im_message_id="om_first")
-                em.send_text("second", chat_id="oc_one", im_message_id="om_second")
-                em.send_text("other", chat_id="oc_two", im_message_id="om_other")
-                calls = em.wait_api_calls(3, path="/open-apis/im/v1/messages/", timeout=30)
-                order_of = {c["path"].split("/")[-2]: c["id"] for c in calls}
-                self.assertEqual(set(order_of), {"om_first", "om_second", "om_other"})
-                d.wait_log(r"dispatch: event \S+ waits for chat oc_one" if order == "chat"
-                           else r"gateway: ready")
-            assert_no_secrets(em, d.log())
-            return order_of
+        em = self.start_emulator(verification_token=TOKEN)
+        cfg = em.gateway_config(order=order, limits={"handler_max_s": 20})
+        d = self.start_daemon(config=cfg, scripts={"bot.lua": SCRIPT})
+        em.wait_connections(1, timeout=20)
+        em.send_text("first", chat_id="oc_one", im_message_id="om_first")
+        em.send_text("second", chat_id="oc_one", im_message_id="om_second")
+        em.send_text("other", chat_id="oc_two", im_message_id="om_other")
+        calls = em.wait_api_calls(3, path="/open-apis/im/v1/messages/", timeout=30)
+        order_of = {c["path"].split("/")[-2]: c["id"] for c in calls}
+        self.assertEqual(set(order_of), {"om_first", "om_second", "om_other"})
+        d.wait_log(r"dispatch: event \S+ waits for chat oc_one" if order == "chat"
+                   else r"gateway: ready")
+        d.stop()
+        assert_no_secrets(em, d.log())
+        return order_of
 
     def test_one_chat_in_order_other_chat_not_held(self):
         ids = self.run_three("chat")

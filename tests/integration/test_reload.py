@@ -8,10 +8,9 @@ import re
 import signal
 import threading
 import unittest
-import urllib.request
 
 import lark_crypto as lc
-from harness import Daemon, http, wait_until
+from harness import GatewayCase, http, wait_until
 
 # VERSION is read in two places that a half-built generation could not make agree:
 # the top-level local and a function defined separately.
@@ -36,7 +35,7 @@ def versioned(v):
     return VERSIONED % {"v": v}
 
 
-class Reload(unittest.TestCase):
+class Reload(GatewayCase):
 
     def post(self, d, text="hi"):
         status, _, body = d.post(json.dumps(lc.message_event(text)))
@@ -55,70 +54,70 @@ class Reload(unittest.TestCase):
         return len(re.findall(r"gateway: reloaded scripts in [0-9.]+ ms", d.log()))
 
     def test_save_sighup_admin_added_deleted_broken(self):
-        with Daemon(scripts={"v.lua": versioned(1)}) as d:
-            self.assertEqual(self.post(d)["v"], 1)
+        d = self.start_daemon(scripts={"v.lua": versioned(1)})
+        self.assertEqual(self.post(d)["v"], 1)
 
-            d.write_script("v.lua", versioned(2))
-            self.wait_version(d, 2)
-            d.wait_log(r"scripts directory changed: reloading")
+        d.write_script("v.lua", versioned(2))
+        self.wait_version(d, 2)
+        d.wait_log(r"scripts directory changed: reloading")
 
-            n = self.reloads(d)
-            d.signal(signal.SIGHUP)
-            wait_until(lambda: self.reloads(d) > n, what="reload on SIGHUP")
+        n = self.reloads(d)
+        d.signal(signal.SIGHUP)
+        wait_until(lambda: self.reloads(d) > n, what="reload on SIGHUP")
 
-            n = self.reloads(d)
-            status, _, body = http(d.admin_port, "POST", "/admin/reload")
-            self.assertEqual((status, body.strip()), (200, b"reloaded"))
-            self.assertGreater(self.reloads(d), n)
+        n = self.reloads(d)
+        status, _, body = http(d.admin_port, "POST", "/admin/reload")
+        self.assertEqual((status, body.strip()), (200, b"reloaded"))
+        self.assertGreater(self.reloads(d), n)
 
-            d.write_script("added.lua", "function on_event() lark.log.info('added ran') end\n")
-            wait_until(lambda: "added ran" in (self.post(d) and d.log()), timeout=10,
-                       what="the added script running")
-            loaded_one = len(re.findall(r"lua: 1 script loaded from", d.log()))
-            os.remove(os.path.join(d.scripts_dir, "added.lua"))
-            d.wait_log(r"lua: 1 script loaded from", count=loaded_one + 1)
-            ran = d.log().count("added ran")
-            self.assertEqual(self.post(d)["v"], 2)
-            self.assertEqual(d.log().count("added ran"), ran)
+        d.write_script("added.lua", "function on_event() lark.log.info('added ran') end\n")
+        wait_until(lambda: "added ran" in (self.post(d) and d.log()), timeout=10,
+                   what="the added script running")
+        loaded_one = len(re.findall(r"lua: 1 script loaded from", d.log()))
+        os.remove(os.path.join(d.scripts_dir, "added.lua"))
+        d.wait_log(r"lua: 1 script loaded from", count=loaded_one + 1)
+        ran = d.log().count("added ran")
+        self.assertEqual(self.post(d)["v"], 2)
+        self.assertEqual(d.log().count("added ran"), ran)
 
-            d.write_script("v.lua", "function on_event(\n  x = \nend\n")
-            d.wait_log(r"reload failed, the previous scripts stay: \S*/v\.lua:2: ")
-            self.assertEqual(self.post(d)["v"], 2)
-            status, _, body = http(d.admin_port, "POST", "/admin/reload")
-            self.assertEqual(status, 500)
-            self.assertIn(b"v.lua:2:", body)
+        d.write_script("v.lua", "function on_event(\n  x = \nend\n")
+        d.wait_log(r"reload failed, the previous scripts stay: \S*/v\.lua:2: ")
+        self.assertEqual(self.post(d)["v"], 2)
+        status, _, body = http(d.admin_port, "POST", "/admin/reload")
+        self.assertEqual(status, 500)
+        self.assertIn(b"v.lua:2:", body)
 
-            d.write_script("v.lua", "local ok = true\n\nerror('boom at load')\n")
-            d.wait_log(r"reload failed, the previous scripts stay: \S*/v\.lua:3: boom at load")
-            self.assertEqual(self.post(d)["v"], 2)
+        d.write_script("v.lua", "local ok = true\n\nerror('boom at load')\n")
+        d.wait_log(r"reload failed, the previous scripts stay: \S*/v\.lua:3: boom at load")
+        self.assertEqual(self.post(d)["v"], 2)
 
-            d.write_script("v.lua", versioned(3))
-            self.wait_version(d, 3)
-            self.assertNotRegex(d.log(), r"handler failed")
+        d.write_script("v.lua", versioned(3))
+        self.wait_version(d, 3)
+        self.assertNotRegex(d.log(), r"handler failed")
 
     def test_in_flight_handler_finishes_on_its_generation(self):
         config = {"order": "none", "ack_deadline_ms": 20000}
-        with Daemon(config=config, scripts={"v.lua": versioned(1)}) as d:
-            held = {}
+        d = self.start_daemon(config=config, scripts={"v.lua": versioned(1)})
+        held = {}
 
-            def hold():
-                held["answer"] = self.post(d, "hold")
-            t = threading.Thread(target=hold, daemon=True)
-            t.start()
-            wait_until(lambda: metric(d, "larkgw_events_in_flight") == 1, what="the held event")
+        def hold():
+            held["answer"] = self.post(d, "hold")
+        t = threading.Thread(target=hold, daemon=True)
+        t.start()
+        wait_until(lambda: d.metric("larkgw_events_in_flight") == 1, what="the held event")
 
-            d.write_script("v.lua", versioned(2))
-            self.wait_version(d, 2)
-            self.assertEqual(metric(d, "larkgw_lua_retired_generations"), 1)
-            self.assertEqual(self.post(d, "go")["v"], 2)
-            t.join(timeout=15)
-            self.assertFalse(t.is_alive(), "the held event never finished")
-            self.assertEqual(held["answer"]["v"], 1)
-            self.assertEqual(held["answer"]["w"], 1)
-            d.wait_log(r"a retired generation of 1 script closed: its last handler ended")
-            self.assertEqual(metric(d, "larkgw_lua_retired_generations"), 0)
-            # the store outlived the generation: every event counted once
-            self.assertGreaterEqual(self.post(d)["n"], 4)
+        d.write_script("v.lua", versioned(2))
+        self.wait_version(d, 2)
+        self.assertEqual(d.metric("larkgw_lua_retired_generations"), 1)
+        self.assertEqual(self.post(d, "go")["v"], 2)
+        t.join(timeout=15)
+        self.assertFalse(t.is_alive(), "the held event never finished")
+        self.assertEqual(held["answer"]["v"], 1)
+        self.assertEqual(held["answer"]["w"], 1)
+        d.wait_log(r"a retired generation of 1 script closed: its last handler ended")
+        self.assertEqual(d.metric("larkgw_lua_retired_generations"), 0)
+        # the store outlived the generation: every event counted once
+        self.assertGreaterEqual(self.post(d)["n"], 4)
 
     def test_store_shared_by_scripts_and_kept_across_reloads(self):
         writer = r"""
@@ -133,21 +132,14 @@ function on_p2_message_receive_v1(event)
   return { clicks = lark.store.get("clicks"), gen = GEN }
 end
 """
-        with Daemon(scripts={"a_writer.lua": writer, "b_reader.lua": reader % 1}) as d:
-            self.assertEqual(self.post(d, "count"), {"clicks": 5, "gen": 1})
-            d.write_script("b_reader.lua", reader % 2)
-            wait_until(lambda: self.post(d, "look")["gen"] == 2, timeout=10, what="reader v2")
-            self.assertEqual(self.post(d, "count"), {"clicks": 10, "gen": 2})
-            d.signal(signal.SIGHUP)
-            d.wait_log(r"gateway: reloaded scripts in", count=2)
-            self.assertEqual(self.post(d, "look"), {"clicks": 10, "gen": 2})
-
-
-def metric(d, name):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % d.admin_port, timeout=10) as r:
-        text = r.read().decode()
-    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
-    return int(m.group(1)) if m else None
+        d = self.start_daemon(scripts={"a_writer.lua": writer, "b_reader.lua": reader % 1})
+        self.assertEqual(self.post(d, "count"), {"clicks": 5, "gen": 1})
+        d.write_script("b_reader.lua", reader % 2)
+        wait_until(lambda: self.post(d, "look")["gen"] == 2, timeout=10, what="reader v2")
+        self.assertEqual(self.post(d, "count"), {"clicks": 10, "gen": 2})
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"gateway: reloaded scripts in", count=2)
+        self.assertEqual(self.post(d, "look"), {"clicks": 10, "gen": 2})
 
 
 if __name__ == "__main__":

@@ -11,8 +11,7 @@ import threading
 import time
 import unittest
 
-from emulator import Emulator
-from harness import Daemon, wait_until
+from harness import GatewayCase, wait_until
 
 TOKEN = "v-token-7c1e"
 FAST = {"PingInterval": 1, "ReconnectInterval": 1, "ReconnectNonce": 1}
@@ -58,27 +57,27 @@ class Sender(threading.Thread):
             self.error = e
 
 
-class ReloadUnderLoad(unittest.TestCase):
+class ReloadUnderLoad(GatewayCase):
 
     def test_no_event_lost_or_doubled_across_25_saves(self):
-        with Emulator(client_config=FAST, verification_token=TOKEN, redeliver_ms=600000) as em:
-            config = em.gateway_config(mode="both", verification_token=TOKEN)
-            with Daemon(config=config, scripts={"v.lua": script(0)}) as d:
-                em.wait_connections(1, timeout=20)
-                em.webhook_to(d)
-                sender = Sender(em)
-                sender.start()
-                try:
-                    latencies = self.save_repeatedly(d, sender)
-                finally:
-                    sender.stop.set()
-                    sender.join(timeout=30)
-                self.assertIsNone(sender.error)
-                self.check_answers(em, d, sender)
-                print("\nreload under load: %d events (ws + webhook), %d saves; save -> first "
-                      "event answered by the new version: median %.0f ms, max %.0f ms"
-                      % (len(sender.sent), SAVES, statistics.median(latencies) * 1000,
-                         max(latencies) * 1000))
+        em = self.start_emulator(client_config=FAST, verification_token=TOKEN, redeliver_ms=600000)
+        config = em.gateway_config(mode="both", verification_token=TOKEN)
+        d = self.start_daemon(config=config, scripts={"v.lua": script(0)})
+        em.wait_connections(1, timeout=20)
+        em.webhook_to(d)
+        sender = Sender(em)
+        sender.start()
+        try:
+            latencies = self.save_repeatedly(d, sender)
+        finally:
+            sender.stop.set()
+            sender.join(timeout=30)
+        self.assertIsNone(sender.error)
+        self.check_answers(em, d, sender)
+        print("\nreload under load: %d events (ws + webhook), %d saves; save -> first "
+              "event answered by the new version: median %.0f ms, max %.0f ms"
+              % (len(sender.sent), SAVES, statistics.median(latencies) * 1000,
+                 max(latencies) * 1000))
 
     def first_handled(self, d, sender, v, after):
         """The send time of the first event (by number) handled by version v."""

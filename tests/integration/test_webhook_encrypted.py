@@ -7,7 +7,7 @@ import os
 import unittest
 
 import lark_crypto as lc
-from harness import DATA, Daemon, http
+from harness import DATA, GatewayCase, http
 
 FIXTURES = os.path.join(DATA, "webhook")
 
@@ -37,27 +37,23 @@ def fixture_headers():
     return out
 
 
-class EncryptedWebhook(unittest.TestCase):
+class EncryptedWebhook(GatewayCase):
     """One daemon with the replay window off (max_skew_s = 0), so the fixtures' old
     timestamp passes."""
 
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(config={"encrypt_key": lc.ENCRYPT_KEY,
-                               "webhook": {"max_skew_s": 0, "max_body": 8192},
-                               "log": {"level": "info"}},
-                       scripts={"seen.lua": SCRIPT})
+        cls.d = cls.start_class_daemon(config={"encrypt_key": lc.ENCRYPT_KEY,
+                                                "webhook": {"max_skew_s": 0, "max_body": 8192},
+                                                "log": {"level": "info"}},
+                                        scripts={"seen.lua": SCRIPT})
 
     @classmethod
     def tearDownClass(cls):
-        d = cls.d
-        try:
-            log = d.log()
-            for secret in (lc.ENCRYPT_KEY, lc.TOKEN, fixture_headers()["X-Lark-Signature"]):
-                assert secret not in log, "a secret reached the log: %s" % secret
-            d.stop()
-        finally:
-            d.cleanup()
+        log = cls.d.log()
+        for secret in (lc.ENCRYPT_KEY, lc.TOKEN, fixture_headers()["X-Lark-Signature"]):
+            assert secret not in log, "a secret reached the log: %s" % secret
+        cls.d.stop()
 
     def post(self, body, headers=None, path=None):
         return self.d.post(body, headers=headers, path=path)
@@ -190,23 +186,23 @@ class EncryptedWebhook(unittest.TestCase):
         self.d.wait_log(r"webhook: refused 404 from 127\.0\.0\.1:\d+")
 
 
-class ReplayWindow(unittest.TestCase):
+class ReplayWindow(GatewayCase):
     """The default window (300 s) refuses the fixtures' 2024 timestamp."""
 
     def test_stale_timestamp_refused(self):
-        with Daemon(config={"encrypt_key": lc.ENCRYPT_KEY}, scripts={"seen.lua": SCRIPT}) as d:
-            status, headers, body = d.post(fixture("event.encrypted.body"), fixture_headers())
-            self.assertEqual(status, 401, body)
-            self.assertIn("stale", json.loads(body)["msg"])
-            d.wait_log(r"webhook: refused 401 from 127\.0\.0\.1:\d+: stale")
-            env = lc.message_event("on time")
-            status, _, _ = d.post(*lc.signed_encrypted(env))
-            self.assertEqual(status, 200)
-            old = lc.signed_encrypted(lc.message_event("late"), timestamp=int(lc.time.time()) - 301)
-            status, _, _ = d.post(*old)
-            self.assertEqual(status, 401)
-            d.wait_log(r"event %s text on time" % env["header"]["event_id"])
-            self.assertNotIn("text late", d.log())
+        d = self.start_daemon(config={"encrypt_key": lc.ENCRYPT_KEY}, scripts={"seen.lua": SCRIPT})
+        status, headers, body = d.post(fixture("event.encrypted.body"), fixture_headers())
+        self.assertEqual(status, 401, body)
+        self.assertIn("stale", json.loads(body)["msg"])
+        d.wait_log(r"webhook: refused 401 from 127\.0\.0\.1:\d+: stale")
+        env = lc.message_event("on time")
+        status, _, _ = d.post(*lc.signed_encrypted(env))
+        self.assertEqual(status, 200)
+        old = lc.signed_encrypted(lc.message_event("late"), timestamp=int(lc.time.time()) - 301)
+        status, _, _ = d.post(*old)
+        self.assertEqual(status, 401)
+        d.wait_log(r"event %s text on time" % env["header"]["event_id"])
+        self.assertNotIn("text late", d.log())
 
 
 if __name__ == "__main__":

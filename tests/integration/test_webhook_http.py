@@ -11,7 +11,7 @@ import time
 import unittest
 
 import lark_crypto as lc
-from harness import Daemon, http
+from harness import GatewayCase, http
 
 SCRIPT = r'''
 function on_p2_message_receive_v1(event)
@@ -59,20 +59,14 @@ def post_head(path, length, extra=""):
             "Content-Length: %d\r\n%s\r\n" % (path, length, extra)).encode()
 
 
-class WebhookHttp(unittest.TestCase):
+class WebhookHttp(GatewayCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(config={"webhook": {"listen": "127.0.0.1:0", "max_body": MAX_BODY},
-                               "log": {"level": "info"}},
-                       scripts={"http.lua": SCRIPT})
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.cleanup()
+        cls.d = cls.start_class_daemon(
+            config={"webhook": {"listen": "127.0.0.1:0", "max_body": MAX_BODY},
+                    "log": {"level": "info"}},
+            scripts={"http.lua": SCRIPT})
 
     def refused(self, data, status, msg, close_write=False):
         """Sends raw bytes; asserts one JSON answer with status and msg, the connection

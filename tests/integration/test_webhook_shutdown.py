@@ -1,7 +1,7 @@
 """SIGTERM with a webhook request in flight: the listener closes, a request on an open
 keep-alive connection is answered 503 (draining), and the request in flight still gets
-its answer (a reply that comes later than the request, through evhttp) before the
-daemon exits 0. Needs lark.sleep to keep a handler in flight; skipped without it."""
+its answer (a deferred reply, given after the handler returned) before the daemon
+exits 0. lark.sleep keeps the handler in flight."""
 import http.client as httplib
 import json
 import signal
@@ -10,7 +10,7 @@ import threading
 import unittest
 
 import lark_crypto as lc
-from harness import Daemon
+from harness import GatewayCase
 
 SCRIPT = r'''
 function on_p2_message_receive_v1(event)
@@ -31,38 +31,35 @@ def post(conn, env):
     return res.status, res.read()
 
 
-class Shutdown(unittest.TestCase):
+class Shutdown(GatewayCase):
 
     def test_in_flight_answered_new_refused(self):
-        d = Daemon(config={"encrypt_key": lc.ENCRYPT_KEY, "log": {"level": "info"}},
-                   scripts={"slow.lua": SCRIPT})
-        try:
-            port = d.webhook_port
-            idle = httplib.HTTPConnection("127.0.0.1", port, timeout=20)
-            self.assertEqual(post(idle, lc.message_event("warm up"))[0], 200)
+        d = self.start_daemon(config={"encrypt_key": lc.ENCRYPT_KEY, "log": {"level": "info"}},
+                              scripts={"slow.lua": SCRIPT})
+        port = d.webhook_port
+        idle = httplib.HTTPConnection("127.0.0.1", port, timeout=20)
+        self.assertEqual(post(idle, lc.message_event("warm up"))[0], 200)
 
-            slow, result = httplib.HTTPConnection("127.0.0.1", port, timeout=20), {}
-            t = threading.Thread(target=lambda: result.update(r=post(slow, lc.message_event("slow"))))
-            t.start()
-            d.wait_log(r"slow handler started")
-            d.signal(signal.SIGTERM)
-            d.wait_log(r"gateway: stopping")
+        slow, result = httplib.HTTPConnection("127.0.0.1", port, timeout=20), {}
+        t = threading.Thread(target=lambda: result.update(r=post(slow, lc.message_event("slow"))))
+        t.start()
+        d.wait_log(r"slow handler started")
+        d.signal(signal.SIGTERM)
+        d.wait_log(r"gateway: stopping")
 
-            status, body = post(idle, lc.message_event("too late"))
-            self.assertEqual(status, 503, body)
-            with self.assertRaises(OSError):
-                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        status, body = post(idle, lc.message_event("too late"))
+        self.assertEqual(status, 503, body)
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
-            t.join(timeout=20)
-            self.assertFalse(t.is_alive())
-            self.assertEqual(result["r"][0], 200, result)
-            self.assertEqual(json.loads(result["r"][1]), {"msg": "success"})
-            d.wait_log(r"slow handler done")
-            idle.close()
-            slow.close()
-            self.assertEqual(d.stop(), 0)
-        finally:
-            d.cleanup()
+        t.join(timeout=20)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(result["r"][0], 200, result)
+        self.assertEqual(json.loads(result["r"][1]), {"msg": "success"})
+        d.wait_log(r"slow handler done")
+        idle.close()
+        slow.close()
+        self.assertEqual(d.stop(), 0)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The long connection end to end: larkgw run (mode ws) against larkgw emulator. Events
 and card callbacks reach the Lua handlers through the WebSocket and come back as acks
-that follow PROTOCOL.md §1.4."""
+that follow docs/protocol.md §1.4."""
 import json
 import re
 import time
@@ -94,6 +94,9 @@ class WsEvents(unittest.TestCase):
         sent = self.em.send_text("only once please", duplicate=1)
         acks = self.ack_of(sent, n=2)
         self.assertEqual([a["code"] for a in acks[:2]], [200, 200])
+        # the acks can arrive before the log reader has the lines: wait for both outcomes
+        self.d.wait_log(r"handled len=\d+ head=only once pl")
+        self.d.wait_log(r"duplicate event %s " % re.escape(sent["event_id"]))
         self.assertEqual(len(re.findall(r"handled len=\d+ head=only once pl", self.d.log())), 1)
 
     def test_card_returns_its_table_in_a_card_frame_and_in_an_event_frame(self):

@@ -1,4 +1,4 @@
--- Sandbox escape attempts (DESIGN.md §3, issue 5), through the real binary: each probe
+-- Sandbox escape attempts (docs/lua-api.md, "Sandbox and limits"), through the real binary: each probe
 -- is a function that returns true when the escape WORKED. A handler runs a list of them
 -- and raises, naming them, if any did; `larkgw replay` exits 0 only on a 200 answer.
 -- What tests/lua/sandbox_spec.lua and tests/unit/test_sandbox.c already cover (io, os.*,

@@ -40,7 +40,7 @@ static void test_every_design_key(void) {
         "app_type = 'self_built'\nmode = 'both'\nconnections = 3\nscripts = 'x'\n"
         "webhook = { listen = '127.0.0.1:0', path = '/hook', max_body = 4096, max_skew_s = 0,\n"
         "            insecure = true }\n"
-        "admin = { listen = '127.0.0.1:1' }\n"
+        "admin = { listen = '127.0.0.1:1', token = 'adm' }\n"
         "limits = { memory_mb = 8, handler_timeout_ms = 100, handler_max_s = 5 }\n"
         "ack_deadline_ms = 1000\norder = 'none'\ndedup = { ttl_s = 10, max_entries = 5 }\n"
         "state_dir = '/tmp'\nlog = { level = 'debug', format = 'json' }\n");
@@ -57,6 +57,7 @@ static void test_every_design_key(void) {
     CHECK_EQ_INT(c.order, CONFIG_ORDER_NONE);
     CHECK_EQ_INT(c.dedup.max_entries, 5);
     CHECK_EQ_STR(c.log.format, "json");
+    CHECK_EQ_STR(c.admin.token, "adm");
     config_free(&c);
     unlink(path);
 }
@@ -117,10 +118,41 @@ static void test_set_and_env(void) {
     config_free(&c);
 }
 
+static int validate_admin(const char *listen, const char *token, char *err, size_t len) {
+    struct config c;
+    config_init(&c);
+    config_set(&c, "admin.listen", listen, err, len);
+    if (token) config_set(&c, "admin.token", token, err, len);
+    err[0] = '\0';
+    int rc = config_validate(&c, err, len);
+    config_free(&c);
+    return rc;
+}
+
+/* Beyond loopback, the admin listener reloads scripts only for a token holder. */
+static void test_admin_token_beyond_loopback(void) {
+    char err[256];
+    CHECK_EQ_INT(validate_admin("127.0.0.1:9900", NULL, err, sizeof err), 0);
+    CHECK_EQ_INT(validate_admin("localhost:9900", NULL, err, sizeof err), 0);
+    CHECK_EQ_INT(validate_admin("[::1]:9900", NULL, err, sizeof err), 0);
+    CHECK_EQ_INT(validate_admin("unix:/run/larkgw.sock", NULL, err, sizeof err), 0);
+    CHECK_EQ_INT(validate_admin("", NULL, err, sizeof err), 0);
+    CHECK_EQ_INT(validate_admin("0.0.0.0:9900", NULL, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "key 'admin.token': required");
+    CHECK_EQ_INT(validate_admin(":9900", "", err, sizeof err), -1);
+    CHECK_CONTAINS(err, "key 'admin.token'");
+    CHECK_EQ_INT(validate_admin("10.0.0.5:9900", "t0ken", err, sizeof err), 0);
+    CHECK_EQ_INT(validate_admin("unix:relative.sock", NULL, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "key 'admin.listen'");
+    CHECK_EQ_INT(validate_admin("9900", NULL, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "key 'admin.listen'");
+}
+
 int main(void) {
     RUN(test_defaults);
     RUN(test_every_design_key);
     RUN(test_errors_name_the_key);
     RUN(test_set_and_env);
+    RUN(test_admin_token_beyond_loopback);
     return test_report();
 }

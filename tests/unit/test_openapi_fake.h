@@ -1,5 +1,5 @@
 /* A fake Open Platform behind the openapi transport seam, for test_openapi.c and
- * test_token.c: issues tokens (tenant tokens name their tenant), checks tickets and
+ * test_openapi_token.c: issues tokens (tenant tokens name their tenant), checks tickets and
  * Bearer tokens, records every request, answers scripted replies first, and delivers
  * either inside request (sync) or from a libevent timer. */
 #ifndef TEST_OPENAPI_FAKE_H
@@ -12,7 +12,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "app/config.h"
 #include "base/log.h"
 #include "openapi/openapi.h"
 
@@ -254,22 +253,16 @@ static inline void fake_free(struct fake *f) {
 
 static struct openapi *fake_api(struct fake *f, int marketplace, const char *state_dir,
                                 const struct openapi_options *o) {
-    struct config cfg;
-    config_init(&cfg);
-    free(cfg.state_dir);
-    cfg.state_dir = state_dir ? strdup(state_dir) : NULL;
-    cfg.app_id = strdup("cli_test");
-    cfg.app_secret = strdup(FAKE_SECRET);
-    free(cfg.domain);
-    cfg.domain = strdup("http://fake.invalid/");
-    cfg.app_type = marketplace ? CONFIG_APP_MARKETPLACE : CONFIG_APP_SELF_BUILT;
     struct openapi_transport t = { f, fake_request, fake_cancel, fake_header };
     struct openapi_options opts = { 0 };
     if (o) opts = *o;
+    opts.domain = "http://fake.invalid/";
+    opts.app_id = "cli_test";
+    opts.app_secret = FAKE_SECRET;
+    opts.marketplace = marketplace;
+    opts.state_dir = state_dir;
     opts.now_ms = fake_now;
-    struct openapi *api = openapi_new(f->base, &cfg, &t, &opts);
-    config_free(&cfg);
-    return api;
+    return openapi_new(f->base, &t, &opts);
 }
 
 struct result {

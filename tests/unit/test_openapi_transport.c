@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/config.h"
 #include "test.h"
 
 static int business, token_fetches;
@@ -85,18 +84,13 @@ static void test_real_transport(void) {
     getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&sa, &len);
     evhttp_set_gencb(http, serve, NULL);
 
-    struct config cfg;
-    config_init(&cfg);
-    free(cfg.domain);
     char domain[64];
     snprintf(domain, sizeof domain, "http://127.0.0.1:%d", ntohs(sa.sin_port));
-    cfg.domain = strdup(domain);
-    cfg.app_id = strdup("cli_real");
-    cfg.app_secret = strdup("real-secret");
+    struct openapi_options o = { .domain = domain, .app_id = "cli_real",
+                                 .app_secret = "real-secret" };
     struct http_client *client = http_client_new(base, NULL);
     struct openapi_transport t = openapi_transport_http(client);
-    struct openapi *api = openapi_new(base, &cfg, &t, NULL);
-    config_free(&cfg);
+    struct openapi *api = openapi_new(base, &t, &o);
 
     struct result r1 = { 0 }, r2 = { 0 };
     struct openapi_req req = { "POST", "/open-apis/im/v1/messages", "receive_id_type=chat_id",

@@ -168,6 +168,37 @@ static void test_ticket_persisted(void) {
     fake_free(f);
 }
 
+static int log_count(const char *needle) {
+    FILE *in = fopen(log_path(), "r");
+    char line[4096];
+    int n = 0;
+    while (in && fgets(line, sizeof line, in)) n += strstr(line, needle) != NULL;
+    if (in) fclose(in);
+    return n;
+}
+
+/* A state_dir that cannot be made (below a device file: ENOTDIR, even for root): one
+ * warning per ticket, and the ticket still serves from memory. */
+static void test_ticket_unwritable(void) {
+    struct fake *f = fake_new(0);
+    struct openapi *api = fake_api(f, 1, "/dev/null/sub", NULL);
+    int before = log_count("openapi: cannot");
+    CHECK_EQ_INT(openapi_set_app_ticket(api, "tk-1"), 0);
+    CHECK_EQ_INT(log_count("openapi: cannot"), before + 1);
+    CHECK_EQ_INT(log_count("cannot create state_dir /dev/null/sub: Not a directory"), 1);
+    CHECK_EQ_INT(openapi_set_app_ticket(api, "tk-1"), 0);    /* unchanged: not rewritten */
+    CHECK_EQ_INT(log_count("openapi: cannot"), before + 1);
+    CHECK(openapi_has_app_ticket(api));
+    struct result r;
+    call_tenant(api, "tenant-A", &r);
+    run(f);
+    CHECK_EQ_STR(r.tenant, "tenant-A");
+    CHECK_EQ_INT(f->resends, 0);
+    result_clear(&r);
+    openapi_free(api);
+    fake_free(f);
+}
+
 /* 10012: the ticket is dropped (from disk too) and the platform asked for a new one. */
 static void test_ticket_refused(void) {
     char path[256];
@@ -266,6 +297,7 @@ int main(void) {
     RUN(test_ticket_missing_resend);
     RUN(test_ticket_persisted);
     RUN(test_ticket_refused);
+    RUN(test_ticket_unwritable);
     RUN(test_marketplace_refresh);
     RUN(test_cache_bounded);
     RUN(test_no_secret_in_log);
