@@ -177,7 +177,8 @@ void bind_http_read_options(lua_State *L, int opts, const char *method, const ch
     check_opt_names(L, opts, method != NULL);
     if (!method) {
         int t = lua_getfield(L, opts, "method");
-        if (t != LUA_TNIL && t != LUA_TSTRING) bind_http_raise(L, "option 'method': string expected");
+        if (t != LUA_TNIL && t != LUA_TSTRING)
+            bind_http_raise(L, "option 'method': string expected");
         method = t == LUA_TNIL ? "GET" : lua_tostring(L, -1);
         if (lua_getfield(L, opts, "url") != LUA_TSTRING)
             bind_http_raise(L, "option 'url' (a string) is required");
@@ -189,7 +190,8 @@ void bind_http_read_options(lua_State *L, int opts, const char *method, const ch
     check_url(L, url);
     q->url = url;
     int has_type = 0;
-    if (lua_getfield(L, opts, "headers") == LUA_TTABLE) has_type = read_headers(L, lua_gettop(L), q);
+    if (lua_getfield(L, opts, "headers") == LUA_TTABLE)
+        has_type = read_headers(L, lua_gettop(L), q);
     else if (!lua_isnil(L, -1)) bind_http_raise(L, "option 'headers': table expected");
     else q->headers[0] = NULL;
     read_limits(L, opts, timeout_s, max_body, q);

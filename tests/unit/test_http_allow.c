@@ -57,7 +57,7 @@ static void test_matching(void) {
     CHECK_EQ_INT(http_allow_match(a, "llm.internal.example", 443), HTTP_ALLOW_NO);
     CHECK_EQ_INT(http_allow_match(a, "a.corp.example", 443), HTTP_ALLOW_DOMAIN);
     CHECK_EQ_INT(http_allow_match(a, "a.b.corp.example", 1), HTTP_ALLOW_DOMAIN);
-    CHECK_EQ_INT(http_allow_match(a, "corp.example", 443), HTTP_ALLOW_NO);     /* not the bare domain */
+    CHECK_EQ_INT(http_allow_match(a, "corp.example", 443), HTTP_ALLOW_NO);   /* the bare domain */
     CHECK_EQ_INT(http_allow_match(a, "evilcorp.example", 443), HTTP_ALLOW_NO);
     CHECK_EQ_INT(http_allow_match(a, "::1", 8080), HTTP_ALLOW_EXACT);
     CHECK_EQ_INT(http_allow_match(a, "::1", 80), HTTP_ALLOW_NO);

@@ -28,7 +28,8 @@ static void test_drained_body_still_bounded(void) {
     /* the same with a Content-Length: done at the length, whatever was drained */
     http_parser_init(&p, 10, 0);
     evbuffer_drain(in, evbuffer_get_length(in));
-    CHECK_EQ_INT(feed(&p, in, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nabcd"), HTTP_PARSER_MORE);
+    CHECK_EQ_INT(feed(&p, in, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nabcd"),
+                 HTTP_PARSER_MORE);
     evbuffer_drain(p.body, 4);
     CHECK_EQ_INT(feed(&p, in, "efgh"), HTTP_PARSER_DONE);
     CHECK_EQ_INT(evbuffer_get_length(p.body), 4);
