@@ -61,7 +61,7 @@ static void post_dropped(struct emu_req *r, void *arg) {
     p->r = NULL;
 }
 
-static void post_done(void *arg, const struct http_response *res) {
+static void post_done(void *arg, const struct http_client_response *res) {
     struct post *p = arg;
     post_unlink(p);
     if (p->r) {
@@ -150,8 +150,9 @@ static int send_click(struct emu_legacy *lg, struct emu *emu, const cJSON *body,
         cJSON_IsFalse(do_sign) ? NULL : "X-Lark-Request-Timestamp", ts,
         "X-Lark-Request-Nonce", nonce, "X-Lark-Signature", sig, NULL,
     };
-    struct http_request req = { "POST", url, headers, text, strlen(text), ANSWER_TIMEOUT_MS,
-                                ANSWER_MAX };
+    struct http_client_request req = { .method = "POST", .url = url, .headers = headers,
+                                       .body = text, .body_len = strlen(text),
+                                       .timeout_ms = ANSWER_TIMEOUT_MS, .max_response = ANSWER_MAX };
     int rc = http_client_request(lg->http, &req, post_done, p) ? 0 : 400;
     if (!rc) log_info(EMU_MODULE, "legacy card click -> %s", url);
     free(text);

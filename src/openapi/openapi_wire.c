@@ -104,7 +104,7 @@ static int is_json(const char *ctype) {
 }
 
 /* A raw request's success: the bytes, whether JSON (code 0) or not (any 2xx). */
-static void take_raw(struct openapi_wire *w, const struct http_response *res,
+static void take_raw(struct openapi_wire *w, const struct http_client_response *res,
                      struct openapi_wire_answer *ans) {
     const char *ctype = w->t.header(w->t.ctx, res, "Content-Type");
     if (!is_json(ctype) && res->status >= 200 && res->status <= 299) {
@@ -125,7 +125,7 @@ static void take_raw(struct openapi_wire *w, const struct http_response *res,
     ans->raw_len = res->body_len;
 }
 
-static void wire_on_http(void *arg, const struct http_response *res) {
+static void wire_on_http(void *arg, const struct http_client_response *res) {
     struct openapi_wire_call *wc = arg;
     struct openapi_wire *w = wc->wire;
     struct openapi_wire_answer ans;
@@ -169,9 +169,10 @@ int openapi_wire_send(struct openapi_wire *w, struct openapi_wire_call *wc,
         const char *with_auth[5] = { "Authorization", auth, "Content-Type", ctype, NULL };
         memcpy(headers, with_auth, sizeof headers);
     }
-    struct http_request hr = { req->method, url, headers, req->body, req->body_len,
-                               req->timeout_ms > 1 ? req->timeout_ms : 1,
-                               req->max_response ? req->max_response : w->max_response };
+    struct http_client_request hr = { .method = req->method, .url = url, .headers = headers,
+        .body = req->body, .body_len = req->body_len,
+        .timeout_ms = req->timeout_ms > 1 ? req->timeout_ms : 1,
+        .max_response = req->max_response ? req->max_response : w->max_response };
     wc->raw = req->raw;
     wc->wire = w;
     wc->done = done;
