@@ -129,8 +129,14 @@ int webhook_legacy_verify(const char *token, int max_skew_s, const struct webhoo
     if (!token) token = "";
     if (in->len == 0) return refuse(out, 400, "empty body");
     int present = !!in->timestamp + !!in->nonce + !!in->signature;
-    /* The platform does not sign url_verification; the dispatcher lets only that by. */
-    if (present == 0) return pass_as_is(in, EVENT_CHALLENGE_ONLY, out);
+    /* The platform does not sign url_verification; the dispatcher checks its token. */
+    if (present == 0) {
+        cJSON *root = util_json_parse_one(in->body, in->len);
+        int challenge = is_challenge(root);
+        cJSON_Delete(root);
+        if (!challenge) return refuse(out, 401, "unsigned request (only url_verification is)");
+        return pass_as_is(in, EVENT_CHALLENGE_ONLY, out);
+    }
     if (present < 3) return refuse(out, 401, "incomplete signature headers");
     int rc = check_signature(token, max_skew_s, in, out);
     if (rc) return rc;

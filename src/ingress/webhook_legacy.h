@@ -23,8 +23,9 @@ struct webhook_legacy_verdict {
 /* Checks one request to the card URL. token is the verification token (NULL: ""), a
  * secret; max_skew_s the timestamp window (0: any). Returns 0 with out->json set, or
  * the HTTP status to refuse with (400 malformed, 401 signature or timestamp, 503 out of
- * memory) and out->reason. Without any of the three headers the body goes on as is,
- * flagged so that only a url_verification challenge passes; with some but not all, 401.
+ * memory) and out->reason. Without any of the three headers only a url_verification
+ * goes on, as is and flagged EVENT_CHALLENGE_ONLY (the dispatcher checks its token);
+ * anything else unsigned, or some headers but not all, is 401.
  * The signature is compared in constant time. */
 int webhook_legacy_verify(const char *token, int max_skew_s, const struct webhook_input *in,
                           struct webhook_legacy_verdict *out);

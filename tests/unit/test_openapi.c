@@ -200,7 +200,7 @@ static void test_timeout(void) {
     f->business_delay_ms = 60000;
     struct result r;
     struct openapi_req req = { "GET", "/open-apis/im/v1/chats", NULL, NULL, 0, 0, NULL,
-                               OPENAPI_TOKEN_TENANT, 50 };
+                               OPENAPI_TOKEN_TENANT, 50, NULL, 0 };
     memset(&r, 0, sizeof r);
     openapi_request(api, &req, on_result, &r);
     event_base_dispatch(f->base);
@@ -291,7 +291,7 @@ static void test_bounded_concurrency(void) {
 static void check_invalid(const char *method, const char *path, const char *query) {
     struct openapi *api;
     struct fake *f = setup(&api, NULL);
-    struct openapi_req req = { method, path, query, NULL, 0, 0, NULL, OPENAPI_TOKEN_TENANT, 0 };
+    struct openapi_req req = { method, path, query, NULL, 0, 0, NULL, OPENAPI_TOKEN_TENANT, 0, NULL, 0 };
     struct result r;
     memset(&r, 0, sizeof r);
     CHECK(openapi_request(api, &req, on_result, &r) != NULL);
@@ -318,7 +318,7 @@ static void test_app_token_and_owned_body(void) {
     struct fake *f = setup(&api, NULL);
     char *body = strdup("{\"k\":1}");
     struct openapi_req req = { "PATCH", "/open-apis/x/v1/y", NULL, body, strlen(body), 1, NULL,
-                               OPENAPI_TOKEN_APP, 0 };
+                               OPENAPI_TOKEN_APP, 0, NULL, 0 };
     struct result r;
     memset(&r, 0, sizeof r);
     openapi_request(api, &req, on_result, &r);
@@ -341,7 +341,7 @@ static void test_free_with_calls_pending(void) {
     struct result r[3];
     call_tenant(api, NULL, &r[0]);
     call_tenant(api, NULL, &r[1]);
-    struct openapi_req bad = { "BREW", "/x", NULL, NULL, 0, 0, NULL, OPENAPI_TOKEN_TENANT, 0 };
+    struct openapi_req bad = { "BREW", "/x", NULL, NULL, 0, 0, NULL, OPENAPI_TOKEN_TENANT, 0, NULL, 0 };
     openapi_request(api, &bad, on_result, &r[2]);
     event_base_loop(f->base, EVLOOP_ONCE);
     openapi_free(api);
