@@ -7,5 +7,8 @@ if type(lark) ~= "table" then lark = {} end
 lark.message = require("lark.message")
 lark.im = require("lark.im")
 if type(lark.api) == "table" then lark.api.pages = require("lark.pages") end
+-- the card builder joins whatever else lark.card holds (the streaming card)
+lark.card = lark.card or {}
+for k, v in pairs(require("lark.card_build")) do lark.card[k] = v end
 
 return lark
