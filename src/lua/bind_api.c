@@ -33,19 +33,31 @@ struct api_wait {
 
 /* luaL_error with the position of the script's line, also when the call came through
  * the Lua half of lark (lark.im.reply...). */
-int bind_api_error(lua_State *L, const char *fmt, ...) {
+static void push_error_text(lua_State *L, const char *fmt, va_list ap) {
     char where[256];
-    va_list ap;
     script_where(L, where, sizeof where);
     lua_pushfstring(L, "%s%slark.api: ", where, where[0] ? ": " : "");
-    va_start(ap, fmt);
     lua_pushvfstring(L, fmt, ap);
-    va_end(ap);
     lua_concat(L, 2);
+}
+
+static int api_error(lua_State *L, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    push_error_text(L, fmt, ap);
+    va_end(ap);
     return lua_error(L);
 }
 
-void bind_api_push_err(lua_State *L, int code, int http_status, const char *msg, const char *log_id) {
+int bind_api_error(lua_State *L, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    push_error_text(L, fmt, ap);
+    va_end(ap);
+    return lua_error(L);
+}
+
+static void push_err(lua_State *L, int code, int http_status, const char *msg, const char *log_id) {
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, code);
     lua_setfield(L, -2, "code");
@@ -58,12 +70,19 @@ void bind_api_push_err(lua_State *L, int code, int http_status, const char *msg,
     luaL_setmetatable(L, ERR_META);
 }
 
-
-int bind_api_fail(lua_State *L, int code, const char *msg) {
+/* nil, err without yielding: the call could not start. */
+static int fail_now(lua_State *L, int code, const char *msg) {
     lua_pushnil(L);
-    bind_api_push_err(L, code, 0, msg, "");
+    push_err(L, code, 0, msg, "");
     return 2;
 }
+
+void bind_api_push_err(lua_State *L, int code, int http_status, const char *msg,
+                       const char *log_id) {
+    push_err(L, code, http_status, msg, log_id);
+}
+
+int bind_api_fail(lua_State *L, int code, const char *msg) { return fail_now(L, code, msg); }
 
 static const char *raw_string(lua_State *L, int t, const char *key) {
     lua_pushstring(L, key);
@@ -125,7 +144,7 @@ static int push_answer(lua_State *co, void *arg) {
         return 1;
     }
     lua_pushnil(co);
-    bind_api_push_err(co, w.code, w.http_status, w.msg, w.log_id);
+    push_err(co, w.code, w.http_status, w.msg, w.log_id);
     return 2;
 }
 
@@ -181,7 +200,7 @@ struct query_buf {
 };
 
 static void add_char(lua_State *L, struct query_buf *q, char c) {
-    if (q->n >= QUERY_MAX) bind_api_error(L, "query: longer than %d bytes encoded", QUERY_MAX);
+    if (q->n >= QUERY_MAX) api_error(L, "query: longer than %d bytes encoded", QUERY_MAX);
     q->text[q->n++] = c;
 }
 
@@ -211,7 +230,7 @@ static void add_pair(lua_State *L, struct query_buf *q, const char *k, const cha
 static const char *query_value(lua_State *L, int idx, const char *key, size_t *len) {
     int t = lua_type(L, idx);
     if (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TBOOLEAN)
-        bind_api_error(L, "query.%s: string, number, boolean or a list of them expected, got %s",
+        api_error(L, "query.%s: string, number, boolean or a list of them expected, got %s",
                   key, luaL_typename(L, idx));
     return luaL_tolstring(L, idx, len);
 }
@@ -226,7 +245,7 @@ static int query_list_len(lua_State *L, int idx, const char *key) {
         count++;
     }
     if (count != n || n > QUERY_MAX_KEYS)
-        bind_api_error(L, "query.%s: a list of at most %d values expected", key, QUERY_MAX_KEYS);
+        api_error(L, "query.%s: a list of at most %d values expected", key, QUERY_MAX_KEYS);
     return (int)n;
 }
 
@@ -245,8 +264,8 @@ static void encode_query(lua_State *L, int idx) {
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING) bind_api_error(L, "query: keys must be strings");
-        if (n == QUERY_MAX_KEYS) bind_api_error(L, "query: more than %d keys", QUERY_MAX_KEYS);
+        if (lua_type(L, -1) != LUA_TSTRING) api_error(L, "query: keys must be strings");
+        if (n == QUERY_MAX_KEYS) api_error(L, "query: more than %d keys", QUERY_MAX_KEYS);
         lua_pushvalue(L, -1);
         lua_insert(L, -2);          /* the copy stays below the iteration key */
         keys[n++] = lua_tostring(L, -2);
@@ -291,7 +310,7 @@ static void check_opt_names(lua_State *L, int opts, const char *const *extra) {
         int known = lua_type(L, -1) == LUA_TSTRING
                     && (name_in(lua_tostring(L, -1), opt_names)
                         || name_in(lua_tostring(L, -1), extra));
-        if (!known) bind_api_error(L, "unknown option '%s' (expected method, path, query, body, "
+        if (!known) api_error(L, "unknown option '%s' (expected method, path, query, body, "
                                "tenant_key, timeout or token%s)", luaL_tolstring(L, -1, NULL),
                                extra ? ", or this call's own" : "");
     }
@@ -300,7 +319,7 @@ static void check_opt_names(lua_State *L, int opts, const char *const *extra) {
 static const char *opt_string(lua_State *L, int opts, const char *key) {
     if (!opts || lua_getfield(L, opts, key) == LUA_TNIL) return NULL;
     if (lua_type(L, -1) != LUA_TSTRING)
-        bind_api_error(L, "option '%s': string expected, got %s", key, luaL_typename(L, -1));
+        api_error(L, "option '%s': string expected, got %s", key, luaL_typename(L, -1));
     return lua_tostring(L, -1);  /* stays on the stack */
 }
 
@@ -311,7 +330,7 @@ static const char *method_upper(lua_State *L, const char *m) {
         while (j < n && m[j] && toupper((unsigned char)m[j]) == names[i][j]) j++;
         if (j == n && !m[j]) return names[i];
     }
-    bind_api_error(L, "option 'method': GET, POST, PUT, PATCH or DELETE expected, got '%s'", m);
+    api_error(L, "option 'method': GET, POST, PUT, PATCH or DELETE expected, got '%s'", m);
     return NULL;
 }
 
@@ -328,18 +347,18 @@ static void read_options(lua_State *L, int opts, struct openapi_req *req,
     if (opts && lua_getfield(L, opts, "query") != LUA_TNIL) {
         if (lua_istable(L, -1)) encode_query(L, lua_gettop(L));
         else if (lua_type(L, -1) != LUA_TSTRING)
-            bind_api_error(L, "option 'query': table or string expected, got %s", luaL_typename(L, -1));
+            api_error(L, "option 'query': table or string expected, got %s", luaL_typename(L, -1));
         req->query = lua_tostring(L, -1);
     }
     req->tenant_key = opt_string(L, opts, "tenant_key");
     const char *token = opt_string(L, opts, "token");
     if (token && strcmp(token, "app") == 0) req->token = OPENAPI_TOKEN_APP;
     else if (token && strcmp(token, "tenant") != 0)
-        bind_api_error(L, "option 'token': \"tenant\" or \"app\" expected, got '%s'", token);
+        api_error(L, "option 'token': \"tenant\" or \"app\" expected, got '%s'", token);
     if (opts && lua_getfield(L, opts, "timeout") != LUA_TNIL) {
         lua_Number s = lua_tonumber(L, -1);
         if (!lua_isnumber(L, -1) || !(s > 0 && s <= TIMEOUT_MAX_S))
-            bind_api_error(L, "option 'timeout': seconds in (0, %d] expected", TIMEOUT_MAX_S);
+            api_error(L, "option 'timeout': seconds in (0, %d] expected", TIMEOUT_MAX_S);
         req->timeout_ms = s * 1000 < 1 ? 1 : (int)(s * 1000);
     }
 }
@@ -348,7 +367,7 @@ struct sched_task *bind_api_begin(lua_State *L, const char *method, const char *
                                   const char *const *extra, struct openapi_req *req) {
     struct sched_task *t = sched_current(L);
     if (!t)
-        bind_api_error(L, "only allowed in a handler (not at a script's top "
+        api_error(L, "only allowed in a handler (not at a script's top "
                   "level, nor in a coroutine the script created)");
     *req = (struct openapi_req){ .method = method, .path = full_path(L, path),
                                  .token = OPENAPI_TOKEN_TENANT };
@@ -358,7 +377,7 @@ struct sched_task *bind_api_begin(lua_State *L, const char *method, const char *
 }
 
 int bind_api_not_configured(lua_State *L) {
-    return bind_api_fail(L, OPENAPI_E_TRANSPORT, "the OpenAPI is not configured "
+    return fail_now(L, OPENAPI_E_TRANSPORT, "the OpenAPI is not configured "
                     "(app_id, app_secret and domain are needed)");
 }
 
@@ -366,14 +385,14 @@ int bind_api_start(lua_State *L, struct sched_task *t, const struct openapi_req 
     struct api_wait *w = calloc(1, sizeof *w);
     if (!w) {
         if (req->body_owned) free((char *)req->body);
-        return bind_api_fail(L, OPENAPI_E_TRANSPORT, "out of memory");
+        return fail_now(L, OPENAPI_E_TRANSPORT, "out of memory");
     }
     w->t = t;
     w->ref = LUA_NOREF;
     w->call = openapi_request(sched_io(t->sched)->api, req, on_answer, w);
     if (!w->call) {
         free(w);
-        return bind_api_fail(L, OPENAPI_E_TRANSPORT, "out of memory");
+        return fail_now(L, OPENAPI_E_TRANSPORT, "out of memory");
     }
     return sched_suspend(L, &(struct sched_wait){ push_answer, cancel_answer, w });
 }
@@ -386,17 +405,17 @@ static int api_call(lua_State *L, const char *method, const char *path, int opts
     int body_type = opts ? lua_getfield(L, opts, "body") : LUA_TNIL;
     if (body_type == LUA_TSTRING) req.body = lua_tolstring(L, -1, &req.body_len);
     else if (body_type != LUA_TNIL && body_type != LUA_TTABLE)
-        return bind_api_error(L, "option 'body': table or string expected, got %s",
+        return api_error(L, "option 'body': table or string expected, got %s",
                           luaL_typename(L, -1));
     char *json = NULL;
     if (body_type == LUA_TTABLE && !(json = json_encode(L, -1, &req.body_len)))
-        return bind_api_error(L, "option 'body': %s", lua_tostring(L, -1));
+        return api_error(L, "option 'body': %s", lua_tostring(L, -1));
     if (json) req.body = json;
     /* the body is copied before openapi_request returns; suspending keeps no C frame */
     struct api_wait *w = calloc(1, sizeof *w);
     if (!w) {
         if (json) json_buffer_free(L, json);
-        return bind_api_fail(L, OPENAPI_E_TRANSPORT, "out of memory");
+        return fail_now(L, OPENAPI_E_TRANSPORT, "out of memory");
     }
     w->t = t;
     w->ref = LUA_NOREF;
@@ -404,7 +423,7 @@ static int api_call(lua_State *L, const char *method, const char *path, int opts
     if (json) json_buffer_free(L, json);
     if (!w->call) {
         free(w);
-        return bind_api_fail(L, OPENAPI_E_TRANSPORT, "out of memory");
+        return fail_now(L, OPENAPI_E_TRANSPORT, "out of memory");
     }
     return sched_suspend(L, &(struct sched_wait){ push_answer, cancel_answer, w });
 }
@@ -415,7 +434,7 @@ static int api_request(lua_State *L) {
     lua_settop(L, 1);
     const char *m = opt_string(L, 1, "method");
     const char *path = opt_string(L, 1, "path");
-    if (!path) return bind_api_error(L, "option 'path' is required");
+    if (!path) return api_error(L, "option 'path' is required");
     return api_call(L, method_upper(L, m ? m : "GET"), path, 1);
 }
 
@@ -429,7 +448,7 @@ static int api_method(lua_State *L) {
         lua_getfield(L, opts, "method");
         lua_getfield(L, opts, "path");
         if (!lua_isnil(L, -1) || !lua_isnil(L, -2))
-            return bind_api_error(L, "options 'method' and 'path' belong to lark.api.request");
+            return api_error(L, "options 'method' and 'path' belong to lark.api.request");
         lua_pop(L, 2);
     }
     return api_call(L, lua_tostring(L, lua_upvalueindex(1)), lua_tostring(L, 1), opts);
