@@ -71,7 +71,7 @@ class CardButton(GatewayCase):
     def test_slow_click_answers_empty_then_updates(self):
         answer, ack = self.answer_to("report", "c-slow-1")
         self.assertEqual(answer, {})
-        updates = wait_until(lambda: [u for u in self.em.request("GET", "/_emu/card_updates")[1]
+        updates = wait_until(lambda: [u for u in self.em.card_updates()
                                       if u["token"] == "c-slow-1"] or None,
                              timeout=15, what="the delayed card update")
         self.assertEqual(len(updates), 1)

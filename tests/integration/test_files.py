@@ -123,11 +123,11 @@ class Files(GatewayCase):
         return list(re.finditer(pattern, self.d.log(), re.M))[seen]
 
     def test_upload_is_kept_byte_for_byte_and_downloads_back(self):
-        self.em.request("DELETE", "/_emu/files")
+        self.em.clear_files()
         m = self.run_command("upload", r"upload key=(img_v3_\w+) same=(\w+) ctype=(\S+)$")
         self.assertEqual(m.group(2), "true", self.d.log()[-3000:])
         self.assertEqual(m.group(3), "image/png")
-        files = self.em.request("GET", "/_emu/files")[1]
+        files = self.em.files()
         self.assertEqual(len(files), 1, files)
         f = files[0]
         block = bytes(range(256))
@@ -169,9 +169,9 @@ class Files(GatewayCase):
         self.assertEqual(len(self.em.api_calls("/open-apis/im/v1/files")), before)
 
     def test_send_image_and_file(self):
-        self.em.request("DELETE", "/_emu/files")
+        self.em.clear_files()
         self.run_command("media", r"media sent om_\S+ om_\S+$")
-        files = {f["kind"]: f for f in self.em.request("GET", "/_emu/files")[1]}
+        files = {f["kind"]: f for f in self.em.files()}
         self.assertEqual(base64.b64decode(files["file"]["data_base64"]), b"hello, file")
         self.assertEqual(files["file"]["fields"], {"file_type": "stream", "file_name": "notes.txt"})
         sends = [c for c in self.em.api_calls("/open-apis/im/v1/messages")
@@ -182,7 +182,7 @@ class Files(GatewayCase):
         self.assertEqual(kinds["file"], {"file_key": files["file"]["key"]})
 
     def test_pages(self):
-        self.em.request("POST", "/_emu/lists", {"chats": 45})
+        self.em.set_lists(chats=45)
         self.em.clear_api_calls()
         m = self.run_command("pages 20 0", r"pages n=(\d+) first=(\S+) last=(\S+)$")
         self.assertEqual(m.group(1), "45")

@@ -42,9 +42,7 @@ class LegacyCard(GatewayCase):
         cls.em.webhook_to(cls.d)
 
     def click(self, **kw):
-        status, answer = self.em.request("POST", "/_emu/events", dict(kw, legacy_card=True))
-        self.assertEqual(status, 200, answer)
-        return answer
+        return self.em.legacy_click(**kw)
 
     def test_url_verification(self):
         a = self.click(event={"type": "url_verification", "challenge": "ch-1", "token": TOKEN},
@@ -86,7 +84,7 @@ class LegacyCard(GatewayCase):
         a = self.click(action={"value": {"k": "slow"}})
         self.assertEqual((a["status"], a["body"]), (200, {}))
         self.d.wait_log(r"late update 0$", timeout=15)
-        updates = self.em.request("GET", "/_emu/card_updates")[1]
+        updates = self.em.card_updates()
         mine = [u for u in updates if u["token"] == a["token"]]
         self.assertEqual(len(mine), 1, updates)
         self.assertEqual(mine[0]["card"]["elements"][0]["text"]["content"], "done later")
