@@ -19,6 +19,8 @@ struct emu_hook;
 struct http_client;
 struct emu_oapi;
 struct emu_tokens;
+struct emu_cards;
+struct emu_llm;
 
 #define EMU_MODULE "emulator"
 #define EMU_MAX_CONNS 50            /* per app, as on the platform */
@@ -75,6 +77,8 @@ struct emu {
     struct http_client *hook_http;  /* their client, made at the first delivery */
     struct emu_oapi *oapi;          /* emu_openapi.c: call records, latency, 429s */
     struct emu_tokens *tokens;      /* emu_token.c: access tokens, app tickets */
+    struct emu_cards *cards;        /* emu_cardkit.c: card entities, card messages */
+    struct emu_llm *llm;            /* emu_llm.c: the chat completions endpoint */
 
     struct {
         long discoveries, handshakes, refused, events, deliveries, acks, pings;
@@ -233,6 +237,21 @@ int emu_ticket_revoke(struct emu *emu);             /* returns the count revoked
 /* emu_im.c: POST /open-apis/im/v1/messages and .../messages/{message_id}/reply; -1 when
  * the call is neither. */
 int emu_im_handle(struct emu_call *c);
+
+/* emu_cardkit.c: card entities (cardkit v1), interactive sends and PATCH of a card
+ * message (PROTOCOL.md §5); -1 when the call is none of these. */
+int emu_cards_new(struct emu *emu);
+void emu_cards_free(struct emu *emu);
+int emu_cardkit_handle(struct emu_call *c);
+/* GET|DELETE /_emu/cards and /_emu/card_messages. */
+void emu_cardkit_control(struct emu_req *r);
+
+/* emu_llm.c: an OpenAI-compatible POST /v1/chat/completions (PROTOCOL.md §6), plain and
+ * streamed (SSE), with a scripted or echoed answer, and GET|POST /_emu/llm. */
+int emu_llm_new(struct emu *emu);
+void emu_llm_free(struct emu *emu);
+void emu_llm_handle(struct emu_req *r);
+void emu_llm_control(struct emu_req *r);
 
 /* emu_control.c: /_emu/... */
 void emu_control_handle(struct emu_req *r);

@@ -25,7 +25,10 @@ struct route {
 static const struct route routes[] = {
     { "POST", "/callback/ws/endpoint", 0, emu_discovery_handle },
     { "GET", "/ws/v2", 0, emu_ws_upgrade },
+    { NULL, "/_emu/card", 1, emu_cardkit_control },
+    { NULL, "/_emu/llm", 0, emu_llm_control },
     { NULL, "/_emu/", 1, emu_control_handle },
+    { "POST", "/v1/chat/completions", 0, emu_llm_handle },
     { NULL, "/open-apis/", 1, emu_openapi_handle },
 };
 

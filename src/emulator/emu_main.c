@@ -126,13 +126,16 @@ static int emu_init(struct emu *emu) {
     emu->next_device_id = 7000000000000000000ull + (uint64_t)(r % 1000000u) * 1000000u;
     emu->next_log_id = (uint64_t)r * 1000u;
     int ok = emu->app_id && emu->app_secret && emu->client_config && emu->closed && emu->acks;
-    return ok && emu_openapi_new(emu) == 0 && emu_tokens_new(emu) == 0 ? 0 : -1;
+    return ok && emu_openapi_new(emu) == 0 && emu_tokens_new(emu) == 0 &&
+        emu_cards_new(emu) == 0 && emu_llm_new(emu) == 0 ? 0 : -1;
 }
 
 static void emu_free(struct emu *emu) {
     emu_http_free_all(emu);         /* first: drops answers the OpenAPI still holds */
     emu_openapi_free(emu);
     emu_tokens_free(emu);
+    emu_cards_free(emu);
+    emu_llm_free(emu);
     emu_ws_free_all(emu);
     emu_deliver_free_all(emu);
     emu_webhook_free_all(emu);

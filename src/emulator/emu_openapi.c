@@ -396,7 +396,8 @@ static void route(struct emu_call *c, char *headers, size_t hlen) {
         }
         return;
     }
-    if (!authorized(c) || canned(c) || emu_im_handle(c) == 0) return;
+    if (!authorized(c) || canned(c) || emu_cardkit_handle(c) == 0 || emu_im_handle(c) == 0)
+        return;
     cJSON_AddObjectToObject(emu_call_answer(c, 200, 0, "success"), "data");
 }
 
