@@ -27,6 +27,7 @@ bench: build
 	@SCENARIO=log bench/run.sh $(BUILD)/larkgw
 	@SCENARIO=echo bench/run.sh $(BUILD)/larkgw
 	@bench/reload.sh $(BUILD)/larkgw
+	@bench/stream.sh $(BUILD)/larkgw
 
 fuzz:
 	@tools/deps.sh clang
