@@ -1,6 +1,6 @@
--- lark.card: a card that streams text like a typewriter (PROTOCOL.md §5), over
--- lark.api, lark.now and lark.sleep. stream() creates a card entity (JSON 2.0,
--- streaming_mode, one markdown element) and sends it; :push(delta) appends, :set(text)
+-- lark.card: a card that streams text like a typewriter, over lark.api, lark.now and
+-- lark.sleep. stream() creates a card entity (JSON 2.0, streaming_mode, one markdown
+-- element) and sends it; :push(delta) appends, :set(text)
 -- replaces, :finish([text]) ends streaming mode. The platform takes at most 10 cardkit
 -- operations per second per card: texts are coalesced, only the latest whole text goes
 -- out, at least `interval` (0.1 s) after the previous operation's answer, or at finish.

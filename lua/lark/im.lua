@@ -1,4 +1,4 @@
--- lark.im: send, reply to and update messages (PROTOCOL.md §4-5) over lark.api. Like every
+-- lark.im: send, reply to and update messages over lark.api. Like every
 -- lark.api call, each returns the decoded answer (res.data.message_id) or nil, err, and
 -- may only be called from a handler. `content` is a table (encoded here) or a JSON string.
 local M = {}

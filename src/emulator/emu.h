@@ -239,14 +239,14 @@ int emu_ticket_revoke(struct emu *emu);             /* returns the count revoked
 int emu_im_handle(struct emu_call *c);
 
 /* emu_cardkit.c: card entities (cardkit v1), interactive sends and PATCH of a card
- * message (PROTOCOL.md §5); -1 when the call is none of these. */
+ * message; -1 when the call is none of these. */
 int emu_cards_new(struct emu *emu);
 void emu_cards_free(struct emu *emu);
 int emu_cardkit_handle(struct emu_call *c);
 /* GET|DELETE /_emu/cards and /_emu/card_messages. */
 void emu_cardkit_control(struct emu_req *r);
 
-/* emu_llm.c: an OpenAI-compatible POST /v1/chat/completions (PROTOCOL.md §6), plain and
+/* emu_llm.c: an OpenAI-compatible POST /v1/chat/completions, plain and
  * streamed (SSE), with a scripted or echoed answer, and GET|POST /_emu/llm. */
 int emu_llm_new(struct emu *emu);
 void emu_llm_free(struct emu *emu);

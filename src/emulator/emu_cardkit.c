@@ -1,4 +1,4 @@
-/* Cards (PROTOCOL.md §5): card entities (cardkit v1: create, streaming element content,
+/* Cards: card entities (cardkit v1: create, streaming element content,
  * settings, full update), interactive messages that carry a card, and PATCH of a sent
  * card message. The platform's checks: sequence strictly increasing per card, element
  * ids, update_multi, 30 KB cards, 10 operations/s per card entity and 5 updates/s per

@@ -1,5 +1,5 @@
-/* A language model as most LLM gateways and local model servers offer it (PROTOCOL.md
- * §6): POST /v1/chat/completions, OpenAI-compatible, plain or streamed as Server-Sent
+/* A language model as most LLM gateways and local model servers offer it:
+ * POST /v1/chat/completions, OpenAI-compatible, plain or streamed as Server-Sent
  * Events, so bots that call a model run offline. The answer is a scripted text or an
  * echo of the last user message, split into tokens on word boundaries and sent one per
  * delay_ms; failures on request: HTTP 500 with an OpenAI error body, a stream cut in

@@ -309,7 +309,7 @@ class Emulator:
         assert status == 200 and answer["code"] == 0, answer
         return RawWs(answer["data"]["URL"], **kw)
 
-    # cards (PROTOCOL.md §5) and the chat completions endpoint (§6)
+    # cards, card messages and the chat completions endpoint
 
     def cards(self, card_id=None):
         """Card entities, oldest first: [{"card_id", "message_id", "streaming_mode",

@@ -1,4 +1,4 @@
-"""The emulator's cards (PROTOCOL.md §5), called as a client would: card entities and
+"""The emulator's cards, called as a client would: card entities and
 their streaming text, settings and full update; interactive messages carrying a card;
 PATCH of a card message. Checked against the platform's rules: sequence strictly
 increasing, element ids, update_multi, 30 KB, 10 operations/s per card and 5 updates/s

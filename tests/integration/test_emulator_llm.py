@@ -1,4 +1,4 @@
-"""The emulator's OpenAI-compatible POST /v1/chat/completions (PROTOCOL.md §6): a whole
+"""The emulator's OpenAI-compatible POST /v1/chat/completions: a whole
 answer or Server-Sent Events, a scripted or echoed text split on word boundaries,
 chunked or close-delimited streams, and the failures asked for (HTTP 500 with an OpenAI
 error body, a stream cut in the middle, no answer at all)."""
