@@ -82,8 +82,10 @@ function M.stream(target, opts)
     body = { type = "card_json", data = lark.json.encode(M.build(opts)) },
     tenant_key = opts.tenant_key, timeout = opts.timeout })
   if not created then return nil, err end
+  local card_id = type(created.data) == "table" and created.data.card_id
+  if type(card_id) ~= "string" then return nil, "the platform answered no card_id" end
   local self = setmetatable({
-    card_id = created.data.card_id, element_id = opts.element_id or "answer",
+    card_id = card_id, element_id = opts.element_id or "answer",
     text = opts.text or "", sent = opts.text or "", seq = 0, last = lark.now(),
     interval = opts.interval or INTERVAL, tenant_key = opts.tenant_key,
     timeout = opts.timeout, finished = false,
