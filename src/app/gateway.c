@@ -9,10 +9,13 @@
 #include <time.h>
 
 #include "app/config.h"
+#include "app/options.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "base/watch.h"
 #include "event/event.h"
+#include "lua/bind_http.h"
+#include "lua/bind_vars.h"
 #include "lua/runtime.h"
 #include "openapi/openapi.h"
 #include "store/store.h"
@@ -36,6 +39,8 @@ struct gateway {
     int stopping;
     struct ws_pool *ws;            /* the long connection; NULL in webhook mode */
     int drained, ws_stopped;       /* stopping: exit once both are true */
+    struct bind_http *lark_http;   /* lark.http: its own client, pool and allow-list */
+    struct bind_vars_options vars; /* lark.vars, pointing into cfg */
 };
 
 static int gateway_reload(void *arg, char *err, size_t errlen) {
@@ -204,6 +209,7 @@ static int gateway_start_transports(struct gateway *gw) {
 static void gateway_free(struct gateway *gw) {
     watch_free(gw->watch);
     if (gw->rt) runtime_free(gw->rt);
+    bind_http_free(gw->lark_http);
     store_free(gw->store);
     if (gw->disp) dispatcher_free(gw->disp);
     admin_free(gw->admin);
@@ -248,6 +254,22 @@ static int gateway_openapi(struct gateway *gw) {
     return 0;
 }
 
+/* lark.http and lark.vars, from the config. */
+static int gateway_lark_http(struct gateway *gw) {
+    char err[512];
+    struct bind_http_options o;
+    options_bind_http(gw->cfg, &o);
+    gw->lark_http = bind_http_new(gw->base, &o, err, sizeof err);
+    if (!gw->lark_http) {
+        log_error("gateway", "%s", err);
+        return -1;
+    }
+    runtime_set_http(gw->rt, gw->lark_http);
+    options_bind_vars(gw->cfg, &gw->vars);
+    runtime_set_vars(gw->rt, &gw->vars);
+    return 0;
+}
+
 static int gateway_setup(struct gateway *gw, struct config *cfg) {
     char err[512];
     event_set_log_callback(gateway_libevent_log);
@@ -258,7 +280,7 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     gw->store = store_new((size_t)cfg->store.max_entries, (size_t)cfg->store.max_bytes, NULL);
     if (!gw->rt || !gw->store) return -1;
     runtime_set_store(gw->rt, gw->store);
-    if (gateway_openapi(gw)) return -1;
+    if (gateway_openapi(gw) || gateway_lark_http(gw)) return -1;
     if (runtime_load(gw->rt, err, sizeof err)) {
         log_error("gateway", "%s", err);
         return -1;

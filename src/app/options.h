@@ -6,4 +6,10 @@
 
 struct config;
 
+/* lark.http and lark.vars */
+struct bind_http_options;
+struct bind_vars_options;
+void options_bind_http(const struct config *cfg, struct bind_http_options *out);
+void options_bind_vars(const struct config *cfg, struct bind_vars_options *out);
+
 #endif

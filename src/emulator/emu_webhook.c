@@ -90,8 +90,9 @@ int emu_webhook_post(struct emu *emu, const char *message_id, const char *payloa
         sign ? "X-Lark-Request-Timestamp" : NULL, ts, "X-Lark-Request-Nonce", nonce,
         "X-Lark-Signature", sig, NULL,
     };
-    struct http_request req = { "POST", emu->webhook_url, headers, body,
-                                body ? strlen(body) : 0, ANSWER_TIMEOUT_MS, ANSWER_MAX };
+    struct http_client_request req = { .method = "POST", .url = emu->webhook_url,
+        .headers = headers, .body = body, .body_len = body ? strlen(body) : 0,
+        .timeout_ms = ANSWER_TIMEOUT_MS, .max_response = ANSWER_MAX };
     if (h) {
         h->emu = emu;
         memcpy(h->message_id, message_id, sizeof h->message_id);

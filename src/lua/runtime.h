@@ -12,6 +12,8 @@ struct runtime;
 struct cJSON;
 struct openapi;
 struct store;
+struct bind_http;
+struct bind_vars_options;
 
 /* Nothing is loaded yet; cfg must outlive the runtime. base may be NULL (check, tests). */
 struct runtime *runtime_new(struct event_base *base, const struct config *cfg);
@@ -21,6 +23,14 @@ void runtime_free(struct runtime *rt);
 /* The OpenAPI client lark.api uses (NULL: calls answer nil, err). It must outlive the
  * runtime: freeing the runtime cancels the calls still pending. */
 void runtime_set_openapi(struct runtime *rt, struct openapi *api);
+
+/* What lark.http calls go through (NULL: they answer nil, err). It must outlive the
+ * runtime, like the OpenAPI client. */
+void runtime_set_http(struct runtime *rt, struct bind_http *http);
+
+/* lark.vars for the generations loaded from now on (NULL: empty); v and its strings
+ * must stay valid while they serve. */
+void runtime_set_vars(struct runtime *rt, const struct bind_vars_options *vars);
 
 /* The store behind lark.store, shared by every script and kept across reloads; it must
  * outlive the runtime. Unset, the runtime makes its own from cfg->store on first load. */

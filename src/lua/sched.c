@@ -94,7 +94,7 @@ void sched_hook_arm(lua_State *L) { limits_arm(L); }
 static int entry_msgh(lua_State *L) {
     char where[256];
     script_where(L, where, sizeof where);
-    if (!bind_api_error_text(L, 1)) {   /* error(err) with lark.api's err: its text */
+    if (!bind_api_error_text(L, 1) && !bind_http_error_text(L, 1)) {  /* their err: text */
         if (lua_isstring(L, 1)) lua_pushvalue(L, 1);
         else lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }

@@ -87,7 +87,7 @@ static int run_top_level(struct script *s, char *err, size_t errlen) {
 
 struct script *script_open(const struct config *cfg, const char *dir, const char *file,
                            const char *lua_dir, char *err, size_t errlen) {
-    const struct script_args a = { cfg, dir, file, lua_dir, NULL };
+    const struct script_args a = { cfg, dir, file, lua_dir, NULL, NULL };
     return script_open_with(&a, err, errlen);
 }
 
@@ -105,6 +105,7 @@ struct script *script_open_with(const struct script_args *a, char *err, size_t e
     s->lua_dir = a->lua_dir;
     s->scripts_dir = dir;
     s->store = a->store;
+    s->vars = a->vars;
     s->mem_limit = (size_t)cfg->limits.memory_mb << 20;
     s->limit_ms = cfg->limits.handler_timeout_ms;
     s->mem_limit_mb = cfg->limits.memory_mb;

@@ -11,6 +11,7 @@
 struct config;
 struct sched_task;
 struct store;
+struct bind_vars_options;
 
 /* Finished handler threads kept for the next events: saves a thread's allocation and
  * its garbage collection per event. */
@@ -43,6 +44,7 @@ struct script {
     int load_coroutines;         /* coroutines created while no task runs (top level) */
     int limit_hit;               /* a limit failed the code that ran: collect garbage */
     struct store *store;         /* lark.store, shared by every script (NULL: none) */
+    const struct bind_vars_options *vars;   /* lark.vars (NULL: empty) */
     int nidle;
     struct { lua_State *co; int ref; } idle[SCRIPT_IDLE_THREADS];
 };
@@ -60,6 +62,7 @@ struct script_args {
     const struct config *cfg;
     const char *dir, *file, *lua_dir;
     struct store *store;         /* lark.store (NULL: its calls answer nil, err) */
+    const struct bind_vars_options *vars;   /* lark.vars (NULL: empty) */
 };
 struct script *script_open_with(const struct script_args *a, char *err, size_t errlen);
 void script_close(struct script *s);

@@ -114,8 +114,9 @@ static void call_send(struct openapi_call *c) {
     const char *headers[] = { "Authorization", auth,
                               "Content-Type", "application/json; charset=utf-8", NULL };
     int64_t left = (int64_t)(c->deadline_at - util_now_ms());
-    struct http_request req = { c->method, c->url, headers, c->body, c->body_len,
-                                left > 1 ? (int)left : 1, api->o.max_response };
+    struct http_client_request req = { .method = c->method, .url = c->url, .headers = headers,
+        .body = c->body, .body_len = c->body_len, .timeout_ms = left > 1 ? (int)left : 1,
+        .max_response = api->o.max_response };
     c->http_active = 1;
     void *h = api->t.request(api->t.ctx, &req, call_on_http, c);
     memset(auth, 0, sizeof auth);
@@ -342,8 +343,9 @@ void *openapi_post_plain(struct openapi *api, const char *path, const char *body
     char url[4096];
     if (snprintf(url, sizeof url, "%s%s", api->domain, path) >= (int)sizeof url) return NULL;
     const char *headers[] = { "Content-Type", "application/json; charset=utf-8", NULL };
-    struct http_request req = { "POST", url, headers, body, len, api->o.token_timeout_ms,
-                                api->o.max_response };
+    struct http_client_request req = { .method = "POST", .url = url, .headers = headers,
+        .body = body, .body_len = len, .timeout_ms = api->o.token_timeout_ms,
+        .max_response = api->o.max_response };
     return api->t.request(api->t.ctx, &req, done, arg);
 }
 

@@ -30,7 +30,8 @@ struct openapi_call;
  * request returns. cancel is only called before done has run. */
 struct openapi_transport {
     void *ctx;
-    void *(*request)(void *ctx, const struct http_request *req, http_done_fn done, void *arg);
+    void *(*request)(void *ctx, const struct http_client_request *req, http_done_fn done,
+                     void *arg);
     void (*cancel)(void *ctx, void *call);
     const char *(*header)(void *ctx, const struct http_response *res, const char *name);
 };

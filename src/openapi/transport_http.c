@@ -1,6 +1,7 @@
 #include "openapi/openapi.h"
 
-static void *http_request(void *ctx, const struct http_request *req, http_done_fn done, void *arg) {
+static void *http_request(void *ctx, const struct http_client_request *req, http_done_fn done,
+                          void *arg) {
     return http_client_request(ctx, req, done, arg);
 }
 

@@ -102,7 +102,8 @@ static void wait_done(struct result *r, int n) {
 static struct http_call *get(struct http_client *c, const char *url, struct result *r,
                              int timeout_ms, size_t max) {
     memset(r, 0, sizeof *r);
-    struct http_request req = { "GET", url, NULL, NULL, 0, timeout_ms, max };
+    struct http_client_request req = { .method = "GET", .url = url, .timeout_ms = timeout_ms,
+                                       .max_response = max };
     return http_client_request(c, &req, on_done, r);
 }
 
@@ -131,7 +132,8 @@ static void test_post_body(void) {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/echo", port);
     const char *hdrs[] = { "Content-Type", "application/json", "locale", "zh", NULL };
-    struct http_request req = { "POST", url, hdrs, "{\"a\":1}", 7, 0, 0 };
+    struct http_client_request req = { .method = "POST", .url = url, .headers = hdrs,
+                                       .body = "{\"a\":1}", .body_len = 7 };
     struct result r = { 0 };
     CHECK(http_client_request(c, &req, on_done, &r) != NULL);
     wait_done(&r, 1);
@@ -221,7 +223,7 @@ static void test_errors(void) {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hello", port);
     const char *hdrs[] = { "X-A", "v\r\nX-B: evil", NULL };
-    struct http_request req = { "GET", url, hdrs, NULL, 0, 0, 0 };
+    struct http_client_request req = { .method = "GET", .url = url, .headers = hdrs };
     memset(&r, 0, sizeof r);
     CHECK(http_client_request(c, &req, on_done, &r) != NULL);
     wait_done(&r, 1);

@@ -181,7 +181,8 @@ static inline void fake_deliver(struct fake_call *c) {
 
 static inline void fake_on_timer(evutil_socket_t fd, short what, void *arg) { fake_deliver(arg); }
 
-static void *fake_request(void *ctx, const struct http_request *req, http_done_fn done, void *arg) {
+static void *fake_request(void *ctx, const struct http_client_request *req, http_done_fn done,
+                          void *arg) {
     struct fake *f = ctx;
     struct fake_call *c = calloc(1, sizeof *c);
     c->f = f;
