@@ -57,17 +57,21 @@ local function ask(vars, history, card)
   if not res then return nil, tostring(err) end
   if res.status ~= 200 then return nil, refusal(res) end
   local parts, done = {}, false
-  for ev in res:sse() do
-    if ev.data == "[DONE]" then done = true break end
-    local chunk = lark.json.decode(ev.data)
-    local choice = type(chunk) == "table" and type(chunk.choices) == "table" and chunk.choices[1]
-    local delta = type(choice) == "table" and type(choice.delta) == "table" and choice.delta.content
-    if type(delta) == "string" and delta ~= "" then
-      parts[#parts + 1] = delta
-      card:push(delta)
+  -- a stream that breaks off raises: keep what came and say so
+  local ok, broke = pcall(function()
+    for ev in res:sse() do
+      if ev.data == "[DONE]" then done = true break end
+      local chunk = lark.json.decode(ev.data)
+      local choice = type(chunk) == "table" and type(chunk.choices) == "table" and chunk.choices[1]
+      local delta = type(choice) == "table" and type(choice.delta) == "table" and choice.delta.content
+      if type(delta) == "string" and delta ~= "" then
+        parts[#parts + 1] = delta
+        card:push(delta)
+      end
     end
-  end
+  end)
   local answer = table.concat(parts)
+  if not ok then return nil, "the answer was cut off: " .. tostring(broke), answer end
   if not done then return nil, "the answer was cut off", answer end
   return answer
 end

@@ -131,6 +131,21 @@ describe("assistant.lua", function()
     answer = function() return sse_response({ "half", " an" }, true) end
     bot(event("hi"))
     assert.truthy(cards[3].final:match("^half an\n\n%*Sorry.*cut off"))
+    answer = function()
+      local res = sse_response({ "broken" }, true)
+      local inner = res.sse
+      res.sse = function()
+        local it = inner()
+        return function()
+          local ev = it()
+          if not ev then error("lark.http closed: the peer closed before the response was whole", 0) end
+          return ev
+        end
+      end
+      return res
+    end
+    bot(event("hi"))
+    assert.truthy(cards[4].final:match("^broken\n\n%*Sorry.*cut off: lark.http closed"))
   end)
 
   it("stays quiet without a model or on other commands", function()
