@@ -170,8 +170,8 @@ function Card:finish(final)
   if self.finished then return true end
   if final then self.text = final end
   local ok, err = self:flush()
-  local done, err2 = self:op("PATCH", "/settings",
-                             { settings = lark.json.encode({ config = { streaming_mode = false } }) })
+  local off = lark.json.encode({ config = { streaming_mode = false } })
+  local done, err2 = self:op("PATCH", "/settings", { settings = off })
   self.finished = done or false
   if not ok then return nil, err end
   return done, err2

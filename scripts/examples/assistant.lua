@@ -63,7 +63,8 @@ local function ask(vars, history, card)
       if ev.data == "[DONE]" then done = true break end
       local chunk = lark.json.decode(ev.data)
       local choice = type(chunk) == "table" and type(chunk.choices) == "table" and chunk.choices[1]
-      local delta = type(choice) == "table" and type(choice.delta) == "table" and choice.delta.content
+      local delta = type(choice) == "table" and type(choice.delta) == "table"
+                    and choice.delta.content
       if type(delta) == "string" and delta ~= "" then
         parts[#parts + 1] = delta
         card:push(delta)
@@ -90,13 +91,15 @@ function on_p2_message_receive_v1(event)
   if text:sub(1, 1) == "/" then return end         -- other commands belong to commands.lua
   local history = recall(msg.chat_id)
   history[#history + 1] = { role = "user", content = text }
-  local card, err = lark.card.stream(msg.message_id, { title = "Assistant", summary = "Thinking…" })
+  local card, err = lark.card.stream(msg.message_id,
+                                     { title = "Assistant", summary = "Thinking…" })
   if not card then error(err) end
   local answer, why, partial = ask(vars, history, card)
   if not answer then
     lark.log.warn("assistant: the model failed: " .. why)
     card:finish((partial and partial ~= "" and partial .. "\n\n" or "") ..
-                "*Sorry, the model is not answering right now (" .. why .. "). Try again in a moment.*")
+                "*Sorry, the model is not answering right now (" .. why .. "). " ..
+                "Try again in a moment.*")
     return
   end
   local ok, ferr = card:finish(answer)

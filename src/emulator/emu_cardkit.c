@@ -314,7 +314,8 @@ static void merge(cJSON *dst, const cJSON *src) {
     for (const cJSON *it = src->child; it; it = it->next) {
         cJSON *old = cJSON_GetObjectItemCaseSensitive(dst, it->string);
         if (cJSON_IsObject(old) && cJSON_IsObject(it)) merge(old, it);
-        else if (old) cJSON_ReplaceItemInObjectCaseSensitive(dst, it->string, cJSON_Duplicate(it, 1));
+        else if (old)
+            cJSON_ReplaceItemInObjectCaseSensitive(dst, it->string, cJSON_Duplicate(it, 1));
         else cJSON_AddItemToObject(dst, it->string, cJSON_Duplicate(it, 1));
     }
 }

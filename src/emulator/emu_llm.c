@@ -73,9 +73,12 @@ static cJSON *call_find(struct emu_llm *l, long id) {
 static void call_set(struct emu_llm *l, long id, const char *outcome, int status, int sent) {
     cJSON *rec = call_find(l, id);
     if (!rec) return;
-    if (outcome) cJSON_ReplaceItemInObjectCaseSensitive(rec, "outcome", cJSON_CreateString(outcome));
-    if (status) cJSON_ReplaceItemInObjectCaseSensitive(rec, "status", cJSON_CreateNumber(status));
-    if (sent >= 0) cJSON_ReplaceItemInObjectCaseSensitive(rec, "tokens_sent", cJSON_CreateNumber(sent));
+    if (outcome)
+        cJSON_ReplaceItemInObjectCaseSensitive(rec, "outcome", cJSON_CreateString(outcome));
+    if (status)
+        cJSON_ReplaceItemInObjectCaseSensitive(rec, "status", cJSON_CreateNumber(status));
+    if (sent >= 0)
+        cJSON_ReplaceItemInObjectCaseSensitive(rec, "tokens_sent", cJSON_CreateNumber(sent));
 }
 
 static long call_record(struct emu_llm *l, const struct emu_req *r, const cJSON *body) {
@@ -88,7 +91,8 @@ static long call_record(struct emu_llm *l, const struct emu_req *r, const cJSON 
     cJSON_AddBoolToObject(rec, "stream", cJSON_IsTrue(get(body, "stream")));
     cJSON_AddItemToObject(rec, "messages", messages ? cJSON_Duplicate(messages, 1)
                                                     : cJSON_CreateNull());
-    cJSON_AddItemToObject(rec, "authorization", auth ? cJSON_CreateString(auth) : cJSON_CreateNull());
+    cJSON_AddItemToObject(rec, "authorization",
+                          auth ? cJSON_CreateString(auth) : cJSON_CreateNull());
     cJSON_AddStringToObject(rec, "peer", r->peer);
     cJSON_AddNumberToObject(rec, "received_ms", (double)wall_ms());
     cJSON_AddNumberToObject(rec, "status", 0);

@@ -111,10 +111,12 @@ describe("assistant.lua", function()
 
   it("leaves a friendly card when the model fails, and forgets nothing it did not say", function()
     local bot = load_bot(lark)
-    answer = function() return nil, setmetatable({ code = "connect" },
-                                                 { __tostring = function() return "connect refused" end }) end
+    local refused = setmetatable({ code = "connect" },
+                                 { __tostring = function() return "connect refused" end })
+    answer = function() return nil, refused end
     bot(event("hi"))
-    assert.truthy(cards[1].final:match("Sorry, the model is not answering right now %(connect refused%)"))
+    assert.truthy(cards[1].final:match("Sorry, the model is not answering right now "
+                                       .. "%(connect refused%)"))
     assert.is_nil(store["assistant:history:oc_1"])
     answer = function()
       return { status = 500, chunks = function()
@@ -138,7 +140,7 @@ describe("assistant.lua", function()
         local it = inner()
         return function()
           local ev = it()
-          if not ev then error("lark.http closed: the peer closed before the response was whole", 0) end
+          if not ev then error("lark.http closed: the peer closed early", 0) end
           return ev
         end
       end

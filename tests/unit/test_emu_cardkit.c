@@ -48,7 +48,8 @@ static long call(struct emu *e, const char *method, const char *path, const char
 static const char card_json[] =
     "{\"type\":\"card_json\",\"data\":\"{\\\"schema\\\":\\\"2.0\\\",\\\"config\\\":"
     "{\\\"streaming_mode\\\":true,\\\"update_multi\\\":true},\\\"body\\\":{\\\"elements\\\":"
-    "[{\\\"tag\\\":\\\"markdown\\\",\\\"element_id\\\":\\\"answer\\\",\\\"content\\\":\\\"\\\"}]}}\"}";
+    "[{\\\"tag\\\":\\\"markdown\\\",\\\"element_id\\\":\\\"answer\\\","
+    "\\\"content\\\":\\\"\\\"}]}}\"}";
 
 static void create(struct emu *e, char id[32]) {
     CHECK_EQ_INT(call(e, "POST", "/open-apis/cardkit/v1/cards", "", card_json, 0, id, 32), 0);
@@ -86,8 +87,10 @@ static void test_card_json_checks(void) {
     struct emu *e = emu_new();
     static const char *const bad[][2] = {
         { "{\"type\":\"card_json\",\"data\":\"[1]\"}", "200220" },
-        { "{\"type\":\"card_json\",\"data\":\"{\\\"elements\\\":[{\\\"element_id\\\":\\\"_x\\\"}]}\"}", "10002" },
-        { "{\"type\":\"card_json\",\"data\":\"{\\\"config\\\":{\\\"streaming_mode\\\":true}}\"}", "300302" },
+        { "{\"type\":\"card_json\",\"data\":"
+          "\"{\\\"elements\\\":[{\\\"element_id\\\":\\\"_x\\\"}]}\"}", "10002" },
+        { "{\"type\":\"card_json\",\"data\":"
+          "\"{\\\"config\\\":{\\\"streaming_mode\\\":true}}\"}", "300302" },
         { "{\"type\":\"template\",\"data\":\"{}\"}", "10002" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
