@@ -22,6 +22,7 @@
 #define HC_IDLE_TIMEOUT_S 30
 #define HC_MAX_IDLE_PER_HOST 4
 #define HC_MAX_IDLE 32
+#define NO_CLOSE_NOTIFY "connection closed without TLS close_notify: the body may be truncated"
 #define HC_STREAM_HIGH (256u << 10)  /* unread streamed bytes before we stop reading */
 
 /* A connection: busy with one call, or idle in the client's pool. */
@@ -344,8 +345,7 @@ static int on_eof(struct http_call *call, struct bufferevent *bev) {
     if (call->url.tls && http_parser_until_eof(&call->parser)) {
         SSL *ssl = bufferevent_openssl_get_ssl(bev);
         if (!ssl || !(SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN)) {
-            call->parser.error = "connection closed without TLS close_notify: the body "
-                                 "may be truncated";
+            call->parser.error = NO_CLOSE_NOTIFY;
             return HTTP_PARSER_ERROR;
         }
     }
@@ -377,6 +377,10 @@ static void call_on_event(struct bufferevent *bev, short what, void *arg) {
     }
     if (!call->head_sent && call_retry(call)) return;
     net_error_describe(bev, what, call->error, sizeof call->error);
+    if (call->url.tls && http_parser_until_eof(&call->parser)) {
+        /* OpenSSL reports a TCP close without close_notify as an error of its own */
+        snprintf(call->error, sizeof call->error, "%s", NO_CLOSE_NOTIFY);
+    }
     if (call->head_sent) stream_fail(call, classify(call, call->error), call->error);
     else call_fail(call, classify(call, call->error), call->error);
 }
