@@ -170,7 +170,7 @@ static inline void fake_unlink(struct fake_call *c) {
 }
 
 static inline void fake_deliver(struct fake_call *c) {
-    struct http_response res = { c->status, NULL, c->body, strlen(c->body), c };
+    struct http_response res = { c->status, NULL, c->body, strlen(c->body), c, HTTP_CLIENT_OK };
     if (c->status == 0) { res.error = c->body; res.body = ""; res.body_len = 0; }
     http_done_fn done = c->done;
     void *arg = c->arg;
