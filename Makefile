@@ -4,7 +4,7 @@ TEST_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build run test bench fuzz clean
+.PHONY: all deps build run test bench soak fuzz clean
 
 all: build
 
@@ -28,6 +28,10 @@ bench: build
 	@SCENARIO=echo bench/run.sh $(BUILD)/larkgw
 	@bench/reload.sh $(BUILD)/larkgw
 	@bench/stream.sh $(BUILD)/larkgw
+
+# 20 minutes over both transports with a reload every 10 s (SOAK_SECONDS, SOAK_RATE).
+soak: build
+	@LARKGW_BIN=$(abspath $(BUILD))/larkgw python3 tests/soak/soak.py
 
 fuzz:
 	@tools/deps.sh clang

@@ -69,7 +69,7 @@ echo)
         (exec 3<>"/dev/tcp/127.0.0.1/$EMU_PORT") 2>/dev/null && break
         sleep 0.1
     done
-    OPENAPI="domain = \"http://127.0.0.1:$EMU_PORT\" app_id = \"cli_emulator\" app_secret = \"emulator-secret\""
+    OPENAPI="domain = \"http://127.0.0.1:$EMU_PORT\" app_id = \"cli_e3a1a70000000001\" app_secret = \"emulator-secret\""
     ;;
 log) cp "$SRC/bench/handler.lua" "$WORK/scripts/" ;;
 *) echo "bench: SCENARIO is echo or log" >&2; exit 1 ;;

@@ -10,7 +10,8 @@ mode               = "ws"                              -- "ws" | "webhook" | "bo
 connections        = 1                                 -- long connections to open (1..50)
 scripts            = "scripts/examples"
 webhook = { listen = "0.0.0.0:9999", path = "/webhook/event",
-            max_body = 1048576, max_skew_s = 300 }
+            max_body = 1048576, max_skew_s = 300,
+            max_connections = 1024, max_connections_per_ip = 64 }
 admin   = { listen = "127.0.0.1:9900" }                -- /healthz /readyz /metrics
 limits  = { memory_mb = 64, handler_timeout_ms = 2500, handler_max_s = 60 }
 ack_deadline_ms    = 2500

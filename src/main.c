@@ -6,6 +6,7 @@
 
 #include "app/config.h"
 #include "app/gateway.h"
+#include "app/options.h"
 #include "base/log.h"
 #include "emulator/emulator.h"
 #include "lua/runtime.h"
@@ -143,9 +144,24 @@ static int load_config(struct config *cfg, struct cli *cli) {
     return 0;
 }
 
+/* What SIGHUP reads again: the same sources in the same order; the log stays as it is. */
+static int reread_config(void *arg, struct config *cfg, char *err, size_t errlen) {
+    const struct cli *cli = arg;
+    config_init(cfg);
+    config_apply_env(cfg);
+    int rc = cli->config_path ? config_load_file(cfg, cli->config_path, err, errlen) : 0;
+    for (int i = 0; i < cli->noverrides && rc == 0; i++)
+        rc = config_set(cfg, cli->keys[i], cli->values[i], err, errlen);
+    if (rc == 0) rc = config_validate(cfg, err, errlen);
+    if (rc) config_free(cfg);
+    return rc;
+}
+
 static int command_check(struct config *cfg) {
     char err[512];
-    if (runtime_check(cfg, err, sizeof err)) {
+    struct runtime_options ro;
+    options_runtime(cfg, &ro);
+    if (runtime_check(&ro, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -158,7 +174,7 @@ static int run_command(struct cli *cli) {
     int rc = 1;
     if (load_config(&cfg, cli) == 0) {
         if (strcmp(cli->command, "run") == 0) {
-            rc = gateway_run(&cfg);
+            rc = gateway_run(&cfg, reread_config, cli);
         } else if (strcmp(cli->command, "check") == 0) {
             rc = command_check(&cfg);
         } else if (!cli->positional) {

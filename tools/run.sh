@@ -33,7 +33,6 @@ for _ in $(seq 100); do curl -s -o /dev/null "http://$emu/_emu/connections" && b
 llm=${LLM_URL:-http://$emu}
 llm_host=${llm#*://}
 llm_host=${llm_host%%/*}
-case "$llm" in https://*) [[ "$llm_host" == *:* ]] || llm_host=$llm_host:443 ;; esac
 cat > "$state/run.conf.lua" <<CONF
 http = { allow = { "$llm_host" } }
 vars = { llm_url = "$llm", llm_key = env("LLM_KEY") or "emulator-key",
@@ -45,7 +44,7 @@ if [ -z "${LLM_URL:-}" ]; then
     "Hello! I am the emulator'"'"'s stand-in for a language model. Set LLM_URL (and LLM_KEY) to talk to a real one; this answer streamed into the card word by word."}'
 fi
 
-"$bin" run --config "$state/run.conf.lua" --mode ws --domain "http://$emu" --set app_id=cli_emulator \
+"$bin" run --config "$state/run.conf.lua" --mode ws --domain "http://$emu" --set app_id=cli_e3a1a70000000001 \
   --set app_secret=emulator-secret --admin 127.0.0.1:9900 "${common[@]}" "$@" &
 pids+=($!)
 for _ in $(seq 100); do

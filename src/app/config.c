@@ -45,6 +45,9 @@ static const struct config_key keys[] = {
     { "webhook.max_body", K_LONG, OFF(webhook.max_body), 64, 64L << 20, NULL },
     { "webhook.max_skew_s", K_INT, OFF(webhook.max_skew_s), 0, 86400 * 365, NULL },
     { "webhook.insecure", K_BOOL, OFF(webhook.insecure), 0, 0, NULL },
+    { "webhook.max_connections", K_INT, OFF(webhook.max_connections), 1, 1 << 20, NULL },
+    { "webhook.max_connections_per_ip", K_INT, OFF(webhook.max_connections_per_ip), 1,
+      1 << 20, NULL },
     { "admin.listen", K_STR, OFF(admin.listen), 0, 0, NULL },
     { "limits.memory_mb", K_INT, OFF(limits.memory_mb), 1, 65536, NULL },
     { "limits.handler_timeout_ms", K_INT, OFF(limits.handler_timeout_ms), 1, 3600000, NULL },
@@ -93,6 +96,8 @@ void config_init(struct config *cfg) {
     set_str(&cfg->webhook.path, "/webhook/event");
     cfg->webhook.max_body = 1048576;
     cfg->webhook.max_skew_s = 300;
+    cfg->webhook.max_connections = 1024;
+    cfg->webhook.max_connections_per_ip = 64;
     set_str(&cfg->admin.listen, "127.0.0.1:9900");
     cfg->limits.memory_mb = 64;
     cfg->limits.handler_timeout_ms = 2500;

@@ -25,6 +25,8 @@ struct config {
         long max_body;
         int max_skew_s;       /* 0 disables the timestamp window */
         bool insecure;
+        int max_connections;        /* open connections to the listener, all peers */
+        int max_connections_per_ip; /* open connections from one peer address */
     } webhook;
     struct { char *listen; } admin;
     struct {

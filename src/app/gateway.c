@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "base/watch.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "lua/bind_http.h"
 #include "lua/bind_vars.h"
 #include "lua/runtime.h"
@@ -22,7 +22,7 @@
 #include "app/admin.h"
 #include "net/http_client.h"
 #include "ingress/webhook.h"
-#include "ingress/ws_client.h"
+#include "ingress/ws_pool.h"
 
 struct gateway {
     struct config *cfg;
@@ -40,11 +40,13 @@ struct gateway {
     struct ws_pool *ws;            /* the long connection; NULL in webhook mode */
     int drained, ws_stopped;       /* stopping: exit once both are true */
     struct bind_http *lark_http;   /* lark.http: its own client, pool and allow-list */
-    struct bind_vars_options vars; /* lark.vars, pointing into cfg */
+    struct bind_vars_options vars; /* lark.vars, pointing into cfg or reread */
+    gateway_reread_fn reread;      /* NULL: the config is not read again */
+    void *reread_arg;
+    struct config *reread_cfg;     /* the last config read again, NULL before */
 };
 
-static int gateway_reload(void *arg, char *err, size_t errlen) {
-    struct gateway *gw = arg;
+static int gateway_reload_scripts(struct gateway *gw, char *err, size_t errlen) {
     uint64_t t0 = util_now_us();
     if (runtime_load(gw->rt, err, errlen)) {
         log_error("gateway", "reload failed, the previous scripts stay: %s", err);
@@ -54,10 +56,54 @@ static int gateway_reload(void *arg, char *err, size_t errlen) {
     return 0;
 }
 
+static void config_drop(struct config *cfg) {
+    if (!cfg) return;
+    config_free(cfg);
+    free(cfg);
+}
+
+/* lark.http's rules and lark.vars from cfg; -1 (nothing changed) when http.allow does not
+ * compile. */
+static int gateway_apply_script_config(struct gateway *gw, const struct config *cfg, char *err,
+                                       size_t errlen) {
+    struct bind_http_options o;
+    options_bind_http(cfg, &o);
+    if (bind_http_configure(gw->lark_http, &o, err, errlen)) return -1;
+    options_bind_vars(cfg, &gw->vars);
+    return 0;
+}
+
+/* SIGHUP, POST /admin/reload: the config is read again (only vars and http.* take effect
+ * while running; the rest needs a restart), then the scripts. Any failure keeps both. */
+static int gateway_reload(void *arg, char *err, size_t errlen) {
+    struct gateway *gw = arg;
+    struct config *fresh = gw->reread ? calloc(1, sizeof *fresh) : NULL;
+    err[0] = '\0';
+    if (gw->reread && (!fresh || gw->reread(gw->reread_arg, fresh, err, errlen) ||
+                       gateway_apply_script_config(gw, fresh, err, errlen))) {
+        if (!err[0]) snprintf(err, errlen, "out of memory");
+        log_error("gateway", "reload failed, the previous config and scripts stay: %s", err);
+        config_drop(fresh);            /* config_free is safe on a freed config */
+        return -1;
+    }
+    if (gateway_reload_scripts(gw, err, errlen)) {
+        const struct config *old = gw->reread_cfg ? gw->reread_cfg : gw->cfg;
+        char ignored[256];
+        if (fresh) gateway_apply_script_config(gw, old, ignored, sizeof ignored);
+        config_drop(fresh);
+        return -1;
+    }
+    if (fresh) {
+        config_drop(gw->reread_cfg);   /* its vars were copied into the scripts it served */
+        gw->reread_cfg = fresh;
+    }
+    return 0;
+}
+
 static void gateway_on_scripts_changed(void *arg) {
     char err[512];
     log_info("gateway", "scripts directory changed: reloading");
-    gateway_reload(arg, err, sizeof err);
+    gateway_reload_scripts(arg, err, sizeof err);
 }
 
 static void gateway_metrics_script(void *arg, const char *name, size_t bytes) {
@@ -187,11 +233,15 @@ static int gateway_signals(struct gateway *gw) {
 static int gateway_start_transports(struct gateway *gw) {
     const struct config *cfg = gw->cfg;
     if (cfg->mode == CONFIG_MODE_WEBHOOK || cfg->mode == CONFIG_MODE_BOTH) {
-        gw->webhook = webhook_new(gw->base, cfg, gw->disp);
+        struct webhook_options wo;
+        options_webhook(cfg, &wo);
+        gw->webhook = webhook_new(gw->base, &wo, gw->disp);
         if (!gw->webhook) return -1;
     }
     if (cfg->mode == CONFIG_MODE_WS || cfg->mode == CONFIG_MODE_BOTH) {
-        gw->ws = ws_pool_new(gw->base, cfg, gw->disp, gw->http);
+        struct ws_pool_options po;
+        options_ws_pool(cfg, &po);
+        gw->ws = ws_pool_new(gw->base, &po, gw->disp, gw->http);
         if (!gw->ws) return -1;
     }
     struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload };
@@ -210,6 +260,7 @@ static void gateway_free(struct gateway *gw) {
     watch_free(gw->watch);
     if (gw->rt) runtime_free(gw->rt);
     bind_http_free(gw->lark_http);
+    config_drop(gw->reread_cfg);
     store_free(gw->store);
     if (gw->disp) dispatcher_free(gw->disp);
     admin_free(gw->admin);
@@ -276,7 +327,11 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     gw->cfg = cfg;
     gw->base = event_base_new();
     if (!gw->base) return -1;
-    gw->rt = runtime_new(gw->base, cfg);
+    struct runtime_options ro;
+    struct dispatch_options dopts;
+    options_runtime(cfg, &ro);
+    options_dispatch(cfg, &dopts);
+    gw->rt = runtime_new(gw->base, &ro);
     gw->store = store_new((size_t)cfg->store.max_entries, (size_t)cfg->store.max_bytes, NULL);
     if (!gw->rt || !gw->store) return -1;
     runtime_set_store(gw->rt, gw->store);
@@ -285,15 +340,17 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
         log_error("gateway", "%s", err);
         return -1;
     }
-    gw->disp = dispatcher_new(gw->base, cfg, gw->rt);
+    gw->disp = dispatcher_new(gw->base, &dopts, gw->rt);
     if (!gw->disp) return -1;
     if (gw->api) dispatcher_on_app_ticket(gw->disp, gateway_on_app_ticket, gw);
     return 0;
 }
 
-int gateway_run(struct config *cfg) {
+int gateway_run(struct config *cfg, gateway_reread_fn reread, void *reread_arg) {
     struct gateway gw;
     memset(&gw, 0, sizeof gw);
+    gw.reread = reread;
+    gw.reread_arg = reread_arg;
     int rc = 1;
     if (gateway_setup(&gw, cfg) || gateway_signals(&gw) || gateway_start_transports(&gw))
         goto done;

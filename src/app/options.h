@@ -6,6 +6,20 @@
 
 struct config;
 
+/* ingress: the webhook server and the long connection's pool (its discovery included). */
+struct webhook_options;
+struct ws_pool_options;
+void options_webhook(const struct config *cfg, struct webhook_options *out);
+void options_ws_pool(const struct config *cfg, struct ws_pool_options *out);
+
+struct runtime_options;
+struct dispatch_options;
+/* lua/runtime: scripts, lua_path, limits.*, store.* (for a store of its own). */
+void options_runtime(const struct config *cfg, struct runtime_options *out);
+/* event/dispatch: verification_token, ack_deadline_ms, order*, max_in_flight, dedup.*,
+ * log.payloads. */
+void options_dispatch(const struct config *cfg, struct dispatch_options *out);
+
 /* lark.http and lark.vars */
 struct bind_http_options;
 struct bind_vars_options;

@@ -4,7 +4,7 @@
  * ids, update_multi, 30 KB cards, 10 operations/s per card entity and 5 updates/s per
  * message (99991400). Every card and card message is kept so tests read the final text
  * through GET /_emu/cards and GET /_emu/card_messages. */
-#include "emulator/emu.h"
+#include "emulator/emu_cardkit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +12,10 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "base/log.h"
+#include "emulator/emu.h"
+#include "emulator/emu_answer.h"
+#include "emulator/emu_http.h"
+#include "emulator/emu_im.h"
 
 #define CARDS_MAX 4096                  /* then the oldest card is forgotten */
 #define MSGS_MAX 4096

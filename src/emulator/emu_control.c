@@ -1,6 +1,6 @@
 /* The control API under /_emu/ (documented in src/emulator/README.md): inject events,
  * read acks, and make the platform misbehave on purpose. JSON in, JSON out. */
-#include "emulator/emu.h"
+#include "emulator/emu_control.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +8,13 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "emulator/emu.h"
+#include "emulator/emu_deliver.h"
+#include "emulator/emu_envelope.h"
+#include "emulator/emu_http.h"
+#include "emulator/emu_openapi.h"
+#include "emulator/emu_token.h"
+#include "emulator/emu_ws.h"
 
 typedef void (*control_fn)(struct emu_req *r, cJSON *body);
 
@@ -248,7 +255,7 @@ static void get_stats(struct emu_req *r, cJSON *body) {
     cJSON_AddNumberToObject(o, "acks", (double)emu->stats.acks);
     cJSON_AddNumberToObject(o, "pings", (double)emu->stats.pings);
     cJSON_AddNumberToObject(o, "pending", emu->nevents);
-    cJSON_AddNumberToObject(o, "connections", emu_ws_count(emu));
+    cJSON_AddNumberToObject(o, "connections", emu->nws);
     cJSON_AddNumberToObject(o, "service_id", emu->service_id);
     emu_http_reply_json(r, 200, o);
 }

@@ -1,7 +1,8 @@
-/* Event delivery (PROTOCOL.md §1.4, §2): one connection per event (cluster mode, round
- * robin), fragments on request, re-delivery until acked with code 200 (or a 2xx webhook
- * answer), and a record of every ack with what in it breaks the protocol. */
-#include "emulator/emu.h"
+/* Event delivery, by long connection or webhook. As on the platform, each event goes to
+ * one connection only (round robin here), may be split into fragments, and is delivered
+ * again until acked with code 200 (or a 2xx webhook answer). Every ack is recorded with
+ * what in it breaks the protocol. */
+#include "emulator/emu_deliver.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,11 @@
 
 #include "base/log.h"
 #include "crypto/crypto.h"
-#include "proto/pbbp2.pb-c.h"
+#include "emulator/emu.h"
+#include "emulator/emu_envelope.h"
+#include "emulator/emu_webhook.h"
+#include "emulator/emu_ws.h"
+#include "proto/frame.h"
 
 struct emu_event {
     struct emu_event *next;
@@ -105,6 +110,8 @@ static int deliver_ws(struct emu_event *ev) {
     return 0;
 }
 
+static emu_webhook_done_fn hook_answered;
+
 static void arm(struct emu_event *ev) {
     struct timeval tv = { ev->emu->redeliver_ms / 1000, (ev->emu->redeliver_ms % 1000) * 1000 };
     evtimer_add(ev->timer, &tv);
@@ -114,7 +121,7 @@ static int deliver_once(struct emu_event *ev) {
     if (ev->delivery == EMU_DELIVER_WS) return deliver_ws(ev);
     ev->emu->stats.deliveries++;
     return emu_webhook_post(ev->emu, ev->message_id, ev->payload, ev->len, ev->sign,
-                            ev->encrypt);
+                            ev->encrypt, hook_answered);
 }
 
 /* Delivers count times and arms the re-delivery timer; 0, or -1 when ev was settled
@@ -197,7 +204,7 @@ static void settle(struct emu *emu, const char *message_id, int ok, long code, c
     else if (ev && ok) pending_free(ev);
 }
 
-void emu_record_ack(struct emu *emu, cJSON *rec) {
+static void record_add(struct emu *emu, cJSON *rec) {
     if (emu->nacks >= EMU_MAX_ACKS) {
         cJSON_Delete(cJSON_DetachItemFromArray(emu->acks, 0));
         emu->nacks--;
@@ -243,15 +250,18 @@ static cJSON *ack_data(const cJSON *data, cJSON *errs) {
     return out;
 }
 
-static void ack_payload(cJSON *rec, const Pbbp2__Frame *f, cJSON *errs, long *code) {
+/* The ack's payload: {"code": 200|500, "headers": {...}, "data": "<base64>"}. The official
+ * Node SDK leaves "headers" out and the platform takes that, so only a "headers" that is
+ * there and not an object breaks the protocol. */
+static void ack_payload(cJSON *rec, const frame_t *f, cJSON *errs, long *code) {
     cJSON *p = f->has_payload ? cJSON_ParseWithLength((const char *)f->payload.data,
                                                       f->payload.len)
                               : NULL;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(p, "code");
+    const cJSON *headers = cJSON_GetObjectItemCaseSensitive(p, "headers");
     if (!cJSON_IsObject(p)) flag(errs, "payload is not a JSON object");
     else if (!cJSON_IsNumber(c)) flag(errs, "payload has no numeric code");
-    else if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(p, "headers")))
-        flag(errs, "payload has no headers object");
+    else if (headers && !cJSON_IsObject(headers)) flag(errs, "payload headers is not an object");
     *code = cJSON_IsNumber(c) ? (long)c->valuedouble : 0;
     cJSON_AddItemToObject(rec, "code", cJSON_IsNumber(c) ? cJSON_CreateNumber((double)*code)
                                                         : cJSON_CreateNull());
@@ -260,14 +270,12 @@ static void ack_payload(cJSON *rec, const Pbbp2__Frame *f, cJSON *errs, long *co
 }
 
 void emu_deliver_ack(struct emu *emu, struct emu_ws *ws, const void *frame) {
-    const Pbbp2__Frame *f = frame;
-    const char *message_id = "", *biz_rt = NULL;
+    const frame_t *f = frame;
+    const char *message_id = frame_header(f, "message_id"), *biz_rt = frame_header(f, "biz_rt");
     cJSON *headers = cJSON_CreateObject(), *errs = cJSON_CreateArray();
-    for (size_t i = 0; i < f->n_headers; i++) {
+    for (size_t i = 0; i < f->n_headers; i++)
         cJSON_AddStringToObject(headers, f->headers[i]->key, f->headers[i]->value);
-        if (strcmp(f->headers[i]->key, "message_id") == 0) message_id = f->headers[i]->value;
-        if (strcmp(f->headers[i]->key, "biz_rt") == 0) biz_rt = f->headers[i]->value;
-    }
+    if (!message_id) message_id = "";
     if (!*message_id) flag(errs, "no message_id header");
     char *end = NULL;
     long rt = biz_rt ? strtol(biz_rt, &end, 10) : 0;
@@ -290,14 +298,15 @@ void emu_deliver_ack(struct emu *emu, struct emu_ws *ws, const void *frame) {
     if (cJSON_GetArraySize(errs) > 0)
         log_warn(EMU_MODULE, "connection %d: ack for %s breaks the protocol: %s",
                  emu_ws_id(ws), message_id, cJSON_GetArrayItem(errs, 0)->valuestring);
-    emu_record_ack(emu, rec);
+    record_add(emu, rec);
     char via[32];
     snprintf(via, sizeof via, "connection %d", emu_ws_id(ws));
     if (*message_id) settle(emu, message_id, code == 200, code, via);
 }
 
-void emu_deliver_hook_done(struct emu *emu, const char *message_id, int status,
-                           const char *body, size_t len, long elapsed_ms, const char *error) {
+/* A webhook answer is recorded like an ack: its status as the code, its body as data. */
+static void hook_answered(struct emu *emu, const char *message_id, int status,
+                          const char *body, size_t len, long elapsed_ms, const char *error) {
     cJSON *rec = base_record(emu, message_id, "webhook"), *errs = cJSON_CreateArray();
     cJSON_AddNumberToObject(rec, "code", status);
     char *copy = body ? strndup(body, len) : NULL;
@@ -308,7 +317,7 @@ void emu_deliver_hook_done(struct emu *emu, const char *message_id, int status,
     cJSON_AddItemToObject(rec, "conn", cJSON_CreateNull());
     if (error) flag(errs, error);
     cJSON_AddItemToObject(rec, "errors", errs);
-    emu_record_ack(emu, rec);
+    record_add(emu, rec);
     settle(emu, message_id, status >= 200 && status < 300, status, "webhook");
 }
 

@@ -1,6 +1,6 @@
-/* Endpoint discovery (PROTOCOL.md §1.1): credentials in, a WebSocket URL with a
+/* Endpoint discovery: credentials in, a WebSocket URL with a
  * single-use, short-lived ticket out. Tickets and secrets never reach the log. */
-#include "emulator/emu.h"
+#include "emulator/emu_discovery.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -9,6 +9,9 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "crypto/crypto.h"
+#include "emulator/emu.h"
+#include "emulator/emu_envelope.h"
+#include "emulator/emu_http.h"
 
 static int same(const char *a, const char *b) {
     size_t n = strlen(a);
@@ -103,7 +106,7 @@ void emu_discovery_handle(struct emu_req *r) {
         answer(r, 200, 514, "auth failed", NULL);
         return;
     }
-    if (emu_ws_count(emu) >= EMU_MAX_CONNS) {
+    if (emu->nws >= EMU_MAX_CONNS) {
         log_warn(EMU_MODULE, "discovery from %s: %d connections open, answering 1000040350",
                  r->peer, EMU_MAX_CONNS);
         answer(r, 200, 1000040350, "too many connections", NULL);

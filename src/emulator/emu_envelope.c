@@ -1,12 +1,13 @@
-/* Ids and the schema 2.0 im.message.receive_v1 envelope (PROTOCOL.md §3) that
+/* Ids and the schema 2.0 im.message.receive_v1 envelope that
  * POST /_emu/events {"text": ...} turns into. */
-#include "emulator/emu.h"
+#include "emulator/emu_envelope.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 
 #include "crypto/crypto.h"
+#include "emulator/emu.h"
 
 void emu_random_hex(char *out, size_t nbytes) {
     static const char digits[] = "0123456789abcdef";

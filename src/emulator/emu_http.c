@@ -1,7 +1,8 @@
-/* The emulator's routes: discovery, the WebSocket upgrade, the control API and the
- * OpenAPI share one port, served by net/http_server (which can hand a connection
- * over to a WebSocket). */
-#include "emulator/emu.h"
+/* The emulator's requests: discovery, the WebSocket upgrade, the control API and the
+ * OpenAPI share one port, served by net/http_server (which can hand a connection over
+ * to a WebSocket). The route table lives with the composition (emu_main.c), so this
+ * file calls no handler by name. */
+#include "emulator/emu_http.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,28 +10,12 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "emulator/emu.h"
 #include "net/http_request.h"
 #include "net/http_server.h"
 
 #define IDLE_TIMEOUT_MS 60000
 #define REQUEST_TIMEOUT_MS 30000
-
-struct route {
-    const char *method;             /* NULL: any, the handler checks */
-    const char *path;
-    int prefix;
-    void (*handle)(struct emu_req *r);
-};
-
-static const struct route routes[] = {
-    { "POST", "/callback/ws/endpoint", 0, emu_discovery_handle },
-    { "GET", "/ws/v2", 0, emu_ws_upgrade },
-    { NULL, "/_emu/card", 1, emu_cardkit_control },
-    { NULL, "/_emu/llm", 0, emu_llm_control },
-    { NULL, "/_emu/", 1, emu_control_handle },
-    { "POST", "/v1/chat/completions", 0, emu_llm_handle },
-    { NULL, "/open-apis/", 1, emu_openapi_handle },
-};
 
 const char *emu_req_header(const struct emu_req *r, const char *name) {
     return r->http ? http_server_req_header(r->http, name) : NULL;
@@ -95,21 +80,6 @@ struct bufferevent *emu_http_take(struct emu_req *r) {
     return r->http ? http_server_take(r->http) : NULL;
 }
 
-static void dispatch(struct emu_req *r) {
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        const struct route *rt = &routes[i];
-        if (rt->prefix ? strncmp(r->path, rt->path, strlen(rt->path)) != 0
-                       : strcmp(r->path, rt->path) != 0)
-            continue;
-        if (rt->method && strcmp(rt->method, r->method) != 0)
-            emu_http_reply_error(r, 405, "%s wants %s", rt->path, rt->method);
-        else
-            rt->handle(r);
-        return;
-    }
-    emu_http_reply_error(r, 404, "no such path: %s", r->path);
-}
-
 static void on_request(struct http_server_req *hr, void *arg) {
     struct emu *emu = arg;
     struct emu_req *r = calloc(1, sizeof *r);
@@ -128,13 +98,14 @@ static void on_request(struct http_server_req *hr, void *arg) {
     if (emu->reqs) emu->reqs->prev = r;
     emu->reqs = r;
     r->in_handler = 1;
-    dispatch(r);
+    emu->route(r);
     r->in_handler = 0;
     if (!r->replied && !r->deferred) emu_http_reply_error(r, 500, "no answer");
     if (r->replied) req_free(r);
 }
 
-int emu_http_listen(struct emu *emu, const char *host, int port) {
+int emu_http_listen(struct emu *emu, const char *host, int port,
+                    void (*route)(struct emu_req *r)) {
     char listen[96];
     snprintf(listen, sizeof listen, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     struct http_server_options opt = {
@@ -145,6 +116,7 @@ int emu_http_listen(struct emu *emu, const char *host, int port) {
         .idle_timeout_ms = IDLE_TIMEOUT_MS,
         .request_timeout_ms = REQUEST_TIMEOUT_MS,
     };
+    emu->route = route;
     if (!(emu->http = http_server_new(emu->base, listen, &opt))) return -1;
     emu->port = http_server_port(emu->http);
     snprintf(emu->host, sizeof emu->host, "%s", host);

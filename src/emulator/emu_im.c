@@ -1,12 +1,17 @@
-/* im/v1 send and reply (PROTOCOL.md §4): checks what the platform checks — the
+/* im/v1 send and reply: checks what the platform checks — the
  * receive_id_type, a content that is a JSON *string* holding an object, sizes — with
  * its error codes (99992402 field validation, 230001 invalid parameter, 230025 too
  * long), and answers data.message_id. Other im paths are generic calls. */
-#include "emulator/emu.h"
+#include "emulator/emu_im.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+
+#include "emulator/emu.h"
+#include "emulator/emu_answer.h"
+#include "emulator/emu_envelope.h"
+#include "emulator/emu_http.h"
 
 #define CONTENT_MAX (150 * 1024)
 #define RECEIVE_ID_MAX 128

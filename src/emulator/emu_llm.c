@@ -5,7 +5,7 @@
  * delay_ms; failures on request: HTTP 500 with an OpenAI error body, a stream cut in
  * the middle, or no answer at all. Streamed and delayed answers take the connection
  * over from net/http_server and close it when done (Connection: close). */
-#include "emulator/emu.h"
+#include "emulator/emu_llm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +18,9 @@
 #include <event2/event.h>
 
 #include "base/log.h"
+#include "emulator/emu.h"
+#include "emulator/emu_answer.h"
+#include "emulator/emu_http.h"
 
 #define CALLS_MAX 1000
 #define TOKENS_MAX 100000

@@ -1,6 +1,6 @@
-/* `larkgw emulator`: flags, the event loop, and the teardown that frees it all. */
+/* `larkgw emulator`: flags, the route table, the wiring between the files, the event
+ * loop, and the teardown that frees it all. The only file that knows every other. */
 #include "emulator/emulator.h"
-#include "emulator/emu.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -12,14 +12,26 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "crypto/crypto.h"
+#include "emulator/emu.h"
+#include "emulator/emu_cardkit.h"
+#include "emulator/emu_control.h"
+#include "emulator/emu_deliver.h"
+#include "emulator/emu_discovery.h"
+#include "emulator/emu_http.h"
+#include "emulator/emu_llm.h"
+#include "emulator/emu_openapi.h"
+#include "emulator/emu_send.h"
+#include "emulator/emu_token.h"
+#include "emulator/emu_webhook.h"
+#include "emulator/emu_ws.h"
 
 static const char usage[] =
     "usage: larkgw emulator [options]            run a local Feishu/Lark Open Platform\n"
     "       larkgw emulator send [options]       inject an event (larkgw emulator send -h)\n"
     "\n"
     "  --listen ADDR            IP:PORT to serve on (default 127.0.0.1:9800; port 0: any)\n"
-    "  --app-id ID              the app's credentials for discovery (default cli_emulator)\n"
-    "  --app-secret SECRET      (default emulator-secret)\n"
+    "  --app-id ID              the app's credentials (default " EMU_DEFAULT_APP_ID ")\n"
+    "  --app-secret SECRET      (default " EMU_DEFAULT_APP_SECRET ")\n"
     "  --client-config JSON     ClientConfig for discovery and pongs (default\n"
     "                           {\"PingInterval\":120,\"ReconnectCount\":-1,\n"
     "                            \"ReconnectInterval\":120,\"ReconnectNonce\":30})\n"
@@ -32,6 +44,38 @@ static const char usage[] =
     "  --service-id N           the service_id in URLs and frames (default: random)\n"
     "  --log-level LEVEL        debug | info | warn | error\n"
     "The control API is described in src/emulator/README.md.\n";
+
+struct route {
+    const char *method;             /* NULL: any, the handler checks */
+    const char *path;
+    int prefix;
+    void (*handle)(struct emu_req *r);
+};
+
+static const struct route routes[] = {
+    { "POST", "/callback/ws/endpoint", 0, emu_discovery_handle },
+    { "GET", "/ws/v2", 0, emu_ws_upgrade },
+    { NULL, "/_emu/card", 1, emu_cardkit_control },
+    { NULL, "/_emu/llm", 0, emu_llm_control },
+    { NULL, "/_emu/", 1, emu_control_handle },
+    { "POST", "/v1/chat/completions", 0, emu_llm_handle },
+    { NULL, "/open-apis/", 1, emu_openapi_handle },
+};
+
+static void route(struct emu_req *r) {
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const struct route *rt = &routes[i];
+        if (rt->prefix ? strncmp(r->path, rt->path, strlen(rt->path)) != 0
+                       : strcmp(r->path, rt->path) != 0)
+            continue;
+        if (rt->method && strcmp(rt->method, r->method) != 0)
+            emu_http_reply_error(r, 405, "%s wants %s", rt->path, rt->method);
+        else
+            rt->handle(r);
+        return;
+    }
+    emu_http_reply_error(r, 404, "no such path: %s", r->path);
+}
 
 static const char default_config[] =
     "{\"PingInterval\":120,\"ReconnectCount\":-1,\"ReconnectInterval\":120,\"ReconnectNonce\":30}";
@@ -111,8 +155,9 @@ static int parse_args(struct emu *emu, int argc, char **argv, char *listen, size
 }
 
 static int emu_init(struct emu *emu) {
-    emu->app_id = strdup("cli_emulator");
-    emu->app_secret = strdup("emulator-secret");
+    emu->app_id = strdup(EMU_DEFAULT_APP_ID);
+    emu->app_secret = strdup(EMU_DEFAULT_APP_SECRET);
+    emu->on_ack = emu_deliver_ack;
     emu->client_config = cJSON_Parse(default_config);
     emu->closed = cJSON_CreateArray();
     emu->acks = cJSON_CreateArray();
@@ -172,7 +217,7 @@ static int emu_run(struct emu *emu, const char *listen) {
     if (!emu->sigterm || !emu->sigint || evsignal_add(emu->sigterm, NULL) ||
         evsignal_add(emu->sigint, NULL))
         return 1;
-    if (emu_http_listen(emu, host, port) != 0) return 1;
+    if (emu_http_listen(emu, host, port, route) != 0) return 1;
     log_info(EMU_MODULE, "app_id %s, service_id %d, ws and webhook delivery, OpenAPI at "
              "http://%s:%d/open-apis/, control API at /_emu/", emu->app_id, emu->service_id,
              host, emu->port);

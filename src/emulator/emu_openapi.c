@@ -1,9 +1,9 @@
-/* The OpenAPI (PROTOCOL.md §4) under /open-apis/: every call is recorded for the tests,
+/* The OpenAPI under /open-apis/: every call is recorded for the tests,
  * may be rate limited (429 + x-ogw-ratelimit-reset) or slowed down on request (a timer
  * per answer, never a blocked loop), then goes to a canned answer set through the
  * control API, the token endpoints (emu_token.c), im (emu_im.c), or the generic
  * {"code":0,"data":{}}. */
-#include "emulator/emu.h"
+#include "emulator/emu_openapi.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +16,13 @@
 #include <event2/event.h>
 
 #include "base/log.h"
+#include "emulator/emu.h"
+#include "emulator/emu_answer.h"
+#include "emulator/emu_cardkit.h"
+#include "emulator/emu_envelope.h"
+#include "emulator/emu_http.h"
+#include "emulator/emu_im.h"
+#include "emulator/emu_token.h"
 #include "net/http_request.h"
 
 #define CALLS_MAX 10000
@@ -79,32 +86,6 @@ static void new_log_id(char out[40]) {
     for (char *p = hex; *p; p++)
         if (*p >= 'a') *p = (char)(*p - 'a' + 'A');
     memcpy(out + 14, hex, 21);
-}
-
-cJSON *emu_call_answer(struct emu_call *c, int status, long code, const char *msg) {
-    cJSON_Delete(c->answer);
-    c->status = status;
-    c->answer = cJSON_CreateObject();
-    cJSON_AddNumberToObject(c->answer, "code", (double)code);
-    cJSON_AddStringToObject(c->answer, "msg", msg);
-    if (code) {
-        cJSON *e = cJSON_AddObjectToObject(c->answer, "error");
-        cJSON_AddStringToObject(e, "log_id", c->log_id);
-    }
-    return c->answer;
-}
-
-int emu_json_int(const cJSON *obj, const char *name, long min, long max, long *out,
-                 char *err, size_t errlen) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (!v) return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-        v->valuedouble < (double)min || v->valuedouble > (double)max) {
-        snprintf(err, errlen, "'%s' must be an integer in [%ld, %ld]", name, min, max);
-        return -1;
-    }
-    *out = (long)v->valuedouble;
-    return 1;
 }
 
 static cJSON *query_object(const char *query) {

@@ -1,5 +1,5 @@
 /* `larkgw emulator send`: a blocking one-shot client for POST /_emu/events. */
-#include "emulator/emu.h"
+#include "emulator/emu_send.h"
 
 #include <netdb.h>
 #include <stdio.h>
@@ -9,7 +9,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "base/util.h"
+#include "emulator/emu.h"
 
 #define ANSWER_MAX (1 << 20)
 

@@ -1,10 +1,10 @@
-/* Access tokens and app tickets (PROTOCOL.md §4): self-built apps get tokens from
+/* Access tokens and app tickets: self-built apps get tokens from
  * app_id + app_secret; marketplace apps need an app_ticket the platform pushed (by
  * webhook, after app_ticket/resend or a control call) for their app_access_token, then
  * one tenant_access_token per tenant key. Asking again with more than refresh_s left
  * returns the same token, else a new one; older ones stay valid until they expire or
  * a test invalidates them. */
-#include "emulator/emu.h"
+#include "emulator/emu_token.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,11 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "emulator/emu.h"
+#include "emulator/emu_answer.h"
+#include "emulator/emu_deliver.h"
+#include "emulator/emu_envelope.h"
+#include "emulator/emu_http.h"
 
 #define TOKENS_MAX 4096
 #define TENANTS_MAX 256

@@ -1,8 +1,8 @@
-/* Webhook delivery (PROTOCOL.md §2): POSTs the event to the configured URL, plain or
+/* Webhook delivery: POSTs the event to the configured URL, plain or
  * as {"encrypt": base64(IV || AES-256-CBC)}, signed whenever an Encrypt Key is set, and
  * records the answer like an ack. The project's HTTP client carries it (bounded answer,
  * 3 s timeout, keep-alive); it never calls back before emu_webhook_post returns. */
-#include "emulator/emu.h"
+#include "emulator/emu_webhook.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,8 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "crypto/crypto.h"
+#include "emulator/emu.h"
+#include "emulator/emu_envelope.h"
 #include "net/http_client.h"
 
 #define ANSWER_MAX (1 << 20)
@@ -22,6 +24,7 @@ struct emu_hook {
     struct emu *emu;
     char message_id[33];
     uint64_t started_ms;
+    emu_webhook_done_fn *done;
 };
 
 static void hook_free(struct emu_hook *h) {
@@ -31,12 +34,12 @@ static void hook_free(struct emu_hook *h) {
     free(h);
 }
 
-static void hook_done(void *arg, const struct http_response *res) {
+static void hook_done(void *arg, const struct http_client_response *res) {
     struct emu_hook *h = arg;
     long elapsed = (long)(util_now_ms() - h->started_ms);
     if (res->error) log_warn(EMU_MODULE, "message_id %s: webhook: %s", h->message_id, res->error);
-    emu_deliver_hook_done(h->emu, h->message_id, res->status, res->status ? res->body : NULL,
-                          res->status ? res->body_len : 0, elapsed, res->error);
+    h->done(h->emu, h->message_id, res->status, res->status ? res->body : NULL,
+            res->status ? res->body_len : 0, elapsed, res->error);
     hook_free(h);
 }
 
@@ -59,7 +62,8 @@ static char *hook_body(struct emu *emu, const char *payload, size_t len, int enc
     return b64;
 }
 
-/* The signature headers of PROTOCOL.md §2 over the exact body bytes. */
+/* The platform's signature: hex SHA-256 of timestamp, nonce, key and the exact body
+ * bytes, so a receiver must verify over the raw bytes it got. */
 static void hook_sign(const struct emu *emu, const char *body, char ts[24], char nonce[33],
                       char sig[65]) {
     snprintf(ts, 24, "%lld", (long long)time(NULL));
@@ -71,7 +75,7 @@ static void hook_sign(const struct emu *emu, const char *body, char ts[24], char
 }
 
 int emu_webhook_post(struct emu *emu, const char *message_id, const char *payload,
-                     size_t len, int sign, int encrypt) {
+                     size_t len, int sign, int encrypt, emu_webhook_done_fn *done) {
     if (sign < 0) sign = emu->encrypt_key != NULL;
     if (encrypt < 0) encrypt = emu->encrypt_key != NULL;
     if ((sign || encrypt) && !emu->encrypt_key) return -1;
@@ -97,6 +101,7 @@ int emu_webhook_post(struct emu *emu, const char *message_id, const char *payloa
         h->emu = emu;
         memcpy(h->message_id, message_id, sizeof h->message_id);
         h->started_ms = util_now_ms();
+        h->done = done;
     }
     if (!body || !http_client_request(emu->hook_http, &req, hook_done, h)) {
         log_warn(EMU_MODULE, "message_id %s: webhook: cannot send to that URL", message_id);

@@ -1,12 +1,13 @@
-/* The platform's side of the long connection (PROTOCOL.md §1.2-1.4): the RFC 6455
- * upgrade, wslay in server mode (it refuses unmasked client frames with close 1002),
- * pings answered with pongs carrying the ClientConfig, data frames out, acks in. */
-#include "emulator/emu.h"
+/* The platform's side of the long connection: the RFC 6455 upgrade, wslay in server
+ * mode (it refuses unmasked client frames with close 1002), pings answered with pongs
+ * carrying the ClientConfig, data frames out, acks in (to emu->on_ack). The codecs are
+ * shared and neutral (wslay, the accept key of net/ws_handshake, pbbp2 of proto/frame);
+ * the glue below is the server's own: see README.md, "What it shares". */
+#include "emulator/emu_ws.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -16,7 +17,11 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "crypto/crypto.h"
-#include "proto/pbbp2.pb-c.h"
+#include "emulator/emu.h"
+#include "emulator/emu_discovery.h"
+#include "emulator/emu_http.h"
+#include "net/ws_handshake.h"
+#include "proto/frame.h"
 
 #define SENT_RING 512
 #define OUT_MAX (16 << 20)          /* queued output before wslay is told to wait */
@@ -60,7 +65,10 @@ static void ws_free(struct emu_ws *ws, const char *why) {
     struct emu *emu = ws->emu;
     struct emu_ws **pp = &emu->ws;
     while (*pp && *pp != ws) pp = &(*pp)->next;
-    if (*pp) *pp = ws->next;
+    if (*pp) {
+        *pp = ws->next;
+        emu->nws--;
+    }
     log_info(EMU_MODULE, "connection %d (device_id %s, %s) closed: %s", ws->id, ws->device_id,
              ws->peer, why);
     if (cJSON_GetArraySize(emu->closed) >= EMU_MAX_CLOSED)
@@ -99,17 +107,16 @@ static ssize_t on_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
     return (ssize_t)len;
 }
 
-static void queue_frame(struct emu_ws *ws, const Pbbp2__Frame *f) {
-    size_t n = pbbp2__frame__get_packed_size(f);
-    uint8_t *buf = malloc(n ? n : 1);
+static void queue_frame(struct emu_ws *ws, const frame_t *f) {
+    size_t n;
+    uint8_t *buf = frame_encode(f, &n);
     if (!buf) return;
-    pbbp2__frame__pack(f, buf);
     struct wslay_event_msg msg = { WSLAY_BINARY_FRAME, buf, n };
     wslay_event_queue_msg(ws->ctx, &msg);
     free(buf);
 }
 
-static void on_ping(struct emu_ws *ws, const Pbbp2__Frame *f) {
+static void on_ping(struct emu_ws *ws, const frame_t *f) {
     ws->pings++;
     ws->emu->stats.pings++;
     if (f->service != ws->emu->service_id) {
@@ -122,11 +129,11 @@ static void on_ping(struct emu_ws *ws, const Pbbp2__Frame *f) {
     Pbbp2__Header type = PBBP2__HEADER__INIT, *headers[] = { &type };
     type.key = "type";
     type.value = "pong";
-    Pbbp2__Frame pong = PBBP2__FRAME__INIT;
+    frame_t pong = PBBP2__FRAME__INIT;
     pong.seqid = f->seqid;
     pong.logid = f->logid;
     pong.service = f->service;
-    pong.method = 0;
+    pong.method = FRAME_CONTROL;
     pong.n_headers = 1;
     pong.headers = headers;
     if (config) {
@@ -138,28 +145,24 @@ static void on_ping(struct emu_ws *ws, const Pbbp2__Frame *f) {
     cJSON_free(config);
 }
 
-static const char *frame_type(const Pbbp2__Frame *f) {
-    for (size_t i = 0; i < f->n_headers; i++)
-        if (strcmp(f->headers[i]->key, "type") == 0) return f->headers[i]->value;
-    return "";
-}
-
 static void on_binary(struct emu_ws *ws, const uint8_t *msg, size_t len) {
-    Pbbp2__Frame *f = pbbp2__frame__unpack(NULL, len, msg);
+    const char *why;
+    frame_t *f = frame_decode(msg, len, EMU_MAX_WS_MSG, &why);
     if (!f) {
-        log_warn(EMU_MODULE, "connection %d: undecodable pbbp2 frame (%zu bytes), closing",
-                 ws->id, len);
+        log_warn(EMU_MODULE, "connection %d: undecodable pbbp2 frame (%zu bytes): %s; closing",
+                 ws->id, len, why);
         wslay_event_queue_close(ws->ctx, WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA, NULL, 0);
         return;
     }
-    if (f->method == 0 && strcmp(frame_type(f), "ping") == 0)
+    const char *type = frame_header(f, "type");
+    if (f->method == FRAME_CONTROL && type && strcmp(type, "ping") == 0)
         on_ping(ws, f);
-    else if (f->method == 1)
-        emu_deliver_ack(ws->emu, ws, f);
+    else if (f->method == FRAME_DATA && ws->emu->on_ack)
+        ws->emu->on_ack(ws->emu, ws, f);
     else
         log_warn(EMU_MODULE, "connection %d: ignoring frame method %d type '%s'", ws->id,
-                 f->method, frame_type(f));
-    pbbp2__frame__free_unpacked(f, NULL);
+                 f->method, type ? type : "");
+    frame_free(f);
 }
 
 static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
@@ -254,11 +257,11 @@ uint64_t emu_ws_send_data(struct emu_ws *ws, uint64_t log_id, const char *const 
         hs[i].value = (char *)headers[2 * i + 1];
         hp[i] = &hs[i];
     }
-    Pbbp2__Frame f = PBBP2__FRAME__INIT;
+    frame_t f = PBBP2__FRAME__INIT;
     f.seqid = ++ws->next_seq;
     f.logid = log_id;
     f.service = ws->emu->service_id;
-    f.method = 1;
+    f.method = FRAME_DATA;
     f.n_headers = (size_t)nheaders;
     f.headers = hp;
     f.has_payload = 1;
@@ -267,10 +270,9 @@ uint64_t emu_ws_send_data(struct emu_ws *ws, uint64_t log_id, const char *const 
     if (ws_chunk == 0) {
         queue_frame(ws, &f);
     } else {
-        size_t n = pbbp2__frame__get_packed_size(&f);
-        uint8_t *buf = malloc(n);
+        size_t n;
+        uint8_t *buf = frame_encode(&f, &n);
         if (!buf) return 0;
-        pbbp2__frame__pack(&f, buf);
         queue_chunked(ws, buf, n, ws_chunk);
     }
     unsigned slot = ws->nsent++ % SENT_RING;
@@ -288,17 +290,6 @@ int emu_ws_sent_recently(const struct emu_ws *ws, uint64_t seq_id, uint64_t log_
     return 0;
 }
 
-static int has_token(const char *list, const char *token) {
-    size_t n = strlen(token);
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == ',') p++;
-        if (strncasecmp(p, token, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-            return 1;
-        p = strchr(p, ',');
-    }
-    return 0;
-}
-
 static void refuse(struct emu_req *r, int status, const char *msg, const char *autherr) {
     char headers[384];
     int n = snprintf(headers, sizeof headers, "Handshake-Status: %d\r\nHandshake-Msg: %s\r\n",
@@ -312,20 +303,17 @@ static void refuse(struct emu_req *r, int status, const char *msg, const char *a
     emu_http_reply(r, http_status, headers, "text/plain", msg, strlen(msg));
 }
 
-/* The RFC 6455 checks; on success accept holds Sec-WebSocket-Accept. */
-static int check_upgrade(const struct emu_req *r, char accept[32]) {
+/* The server's RFC 6455 checks; on success accept holds Sec-WebSocket-Accept. */
+static int check_upgrade(const struct emu_req *r, char accept[WS_ACCEPT_LEN + 1]) {
     const char *up = emu_req_header(r, "Upgrade"), *conn = emu_req_header(r, "Connection");
     const char *ver = emu_req_header(r, "Sec-WebSocket-Version");
     const char *key = emu_req_header(r, "Sec-WebSocket-Key");
-    unsigned char raw[32], sha[CRYPTO_SHA1_LEN];
-    if (!up || !has_token(up, "websocket") || !conn || !has_token(conn, "upgrade") || !ver ||
-        strcmp(ver, "13") != 0 || !key || strlen(key) != 24 ||
-        crypto_base64_decode(key, 24, raw) != 16)
+    unsigned char raw[32];
+    if (!up || !util_list_has_token(up, "websocket") || !conn ||
+        !util_list_has_token(conn, "upgrade") || !ver || strcmp(ver, "13") != 0 || !key ||
+        strlen(key) != WS_KEY_LEN || crypto_base64_decode(key, WS_KEY_LEN, raw) != 16)
         return -1;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
-    crypto_sha1(buf, strlen(buf), sha);
-    crypto_base64_encode(sha, sizeof sha, accept);
+    ws_handshake_accept(key, accept);
     return 0;
 }
 
@@ -345,6 +333,7 @@ static struct emu_ws *ws_adopt(struct emu_req *r, const char *device_id) {
     ws->bev = emu_http_take(r);
     ws->next = emu->ws;
     emu->ws = ws;
+    emu->nws++;
     bufferevent_set_timeouts(ws->bev, NULL, NULL);
     bufferevent_setcb(ws->bev, ws_read, ws_write, ws_event, ws);
     return ws;
@@ -352,7 +341,7 @@ static struct emu_ws *ws_adopt(struct emu_req *r, const char *device_id) {
 
 void emu_ws_upgrade(struct emu_req *r) {
     struct emu *emu = r->emu;
-    char accept[32], device_id[24];
+    char accept[WS_ACCEPT_LEN + 1], device_id[24];
     emu->stats.handshakes++;
     if (check_upgrade(r, accept) != 0) {
         refuse(r, 400, "not a WebSocket upgrade (RFC 6455)", NULL);
@@ -363,7 +352,7 @@ void emu_ws_upgrade(struct emu_req *r) {
         refuse(r, emu->refuse.status, emu->refuse.msg, emu->refuse.autherrcode);
         return;
     }
-    if (emu_ws_count(emu) >= EMU_MAX_CONNS) {
+    if (emu->nws >= EMU_MAX_CONNS) {
         refuse(r, 403, "too many connections", "1000040350");
         return;
     }
@@ -396,12 +385,6 @@ struct emu_ws *emu_ws_pick(struct emu *emu, int advance) {
     return next;
 }
 
-struct emu_ws *emu_ws_find(struct emu *emu, int id) {
-    for (struct emu_ws *ws = emu->ws; ws; ws = ws->next)
-        if (ws->id == id) return ws;
-    return NULL;
-}
-
 int emu_ws_kick(struct emu *emu, int id) {
     int n = 0;
     struct emu_ws *ws = emu->ws;
@@ -428,12 +411,6 @@ int emu_ws_silence(struct emu *emu, int on) {
             bufferevent_enable(ws->bev, EV_READ | EV_WRITE);
         }
     }
-    return n;
-}
-
-int emu_ws_count(struct emu *emu) {
-    int n = 0;
-    for (struct emu_ws *ws = emu->ws; ws; ws = ws->next) n++;
     return n;
 }
 

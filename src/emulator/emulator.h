@@ -1,5 +1,4 @@
-/* `larkgw emulator`: a local Feishu/Lark Open Platform for development and tests,
- * written from PROTOCOL.md. */
+/* `larkgw emulator`: a local Feishu/Lark Open Platform for development and tests. */
 #ifndef LARKGW_EMULATOR_H
 #define LARKGW_EMULATOR_H
 

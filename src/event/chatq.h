@@ -1,4 +1,4 @@
-/* Per-chat order (DESIGN.md §3): events of one chat run one after another, events of
+/* Per-chat order: events of one chat run one after another, events of
  * different chats side by side. A chat is present while one of its events runs; events
  * arriving meanwhile wait behind it, at most max per chat. Intrusive and I/O-free: the
  * caller embeds a chatq_item in each event and runs whatever it is handed back. */

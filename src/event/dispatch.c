@@ -1,6 +1,5 @@
-#include "event/event.h"
+#include "event/dispatch.h"
 
-#include "app/config.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "crypto/crypto.h"
@@ -34,7 +33,7 @@ struct inflight;
 
 struct dispatcher {
     struct event_base *base;
-    const struct config *cfg;
+    struct dispatch_options opts;
     struct runtime *rt;
     struct dedup *dedup;            /* NULL when dedup.ttl_s is 0 */
     struct handler_names *names;
@@ -76,22 +75,22 @@ struct inflight {
 static void on_ack_deadline(evutil_socket_t fd, short what, void *arg);
 static void on_ready(evutil_socket_t fd, short what, void *arg);
 
-struct dispatcher *dispatcher_new(struct event_base *base, const struct config *cfg,
+struct dispatcher *dispatcher_new(struct event_base *base, const struct dispatch_options *opts,
                                   struct runtime *rt) {
     struct dispatcher *d = calloc(1, sizeof *d);
     if (!d) return NULL;
     d->base = base;
-    d->cfg = cfg;
+    d->opts = *opts;
     d->rt = rt;
     d->names = handler_names_new();
-    if (cfg->dedup.ttl_s > 0)
-        d->dedup = dedup_new(cfg->dedup.ttl_s, cfg->dedup.max_entries, NULL, NULL);
-    if (cfg->order == CONFIG_ORDER_CHAT) d->chats = chatq_new();
+    int dedup = opts->dedup_ttl_s > 0, chats = opts->order == DISPATCH_ORDER_CHAT;
+    if (dedup) d->dedup = dedup_new(opts->dedup_ttl_s, opts->dedup_max_entries, NULL, NULL);
+    if (chats) d->chats = chatq_new();
     if (base) {
         d->ack_ev = evtimer_new(base, on_ack_deadline, d);
         d->ready_ev = evtimer_new(base, on_ready, d);
     }
-    if (!d->names || (cfg->dedup.ttl_s > 0 && !d->dedup) || (cfg->order == CONFIG_ORDER_CHAT && !d->chats)
+    if (!d->names || (dedup && !d->dedup) || (chats && !d->chats)
         || (base && (!d->ack_ev || !d->ready_ev))) {
         dispatcher_free(d);
         return NULL;
@@ -145,7 +144,7 @@ static void reject(struct dispatcher *d, event_reply_fn reply, void *arg, int st
 }
 
 static int token_ok(const struct dispatcher *d, const char *token) {
-    const char *want = d->cfg->verification_token;
+    const char *want = d->opts.verification_token;
     if (!want || !*want) return 1;
     size_t n = strlen(want);
     return token && strlen(token) == n && crypto_equal(token, want, n);
@@ -239,11 +238,11 @@ static void ack_early(struct dispatcher *d, struct inflight *f) {
     if (f->callback) {
         log_warn("dispatch", "event %s (%s) %s at the ack deadline (%d ms): answered {}, "
                  "its handler's answer will come too late", f->event_id, f->event_type, where,
-                 d->cfg->ack_deadline_ms);
+                 d->opts.ack_deadline_ms);
         f->reply(f->arg, 200, BODY(body_empty));
     } else {
         log_info("dispatch", "event %s (%s) %s at the ack deadline (%d ms): acked, the "
-                 "handlers go on", f->event_id, f->event_type, where, d->cfg->ack_deadline_ms);
+                 "handlers go on", f->event_id, f->event_type, where, d->opts.ack_deadline_ms);
         f->reply(f->arg, 200, BODY(body_success));
     }
 }
@@ -384,7 +383,7 @@ static void refuse_full(struct dispatcher *d, struct inflight *f, event_reply_fn
     d->stats.in_flight--;
     d->stats.rejected++;
     log_warn("dispatch", "chat %s already has %d events waiting (order_queue_max): event %s "
-             "refused with 503", f->chat.chat, d->cfg->order_queue_max, f->event_id);
+             "refused with 503", f->chat.chat, d->opts.order_queue_max, f->event_id);
     free(f);
     reply(arg, 503, BODY("{\"msg\":\"too many events waiting in this chat\"}"));
 }
@@ -405,7 +404,7 @@ static void log_payload(const struct envelope *env) {
 
 static void run_event(struct dispatcher *d, struct envelope *env, unsigned flags,
                       event_reply_fn reply, void *arg) {
-    if (d->cfg->log.payloads) log_payload(env);
+    if (d->opts.log_payloads) log_payload(env);
     const char *chat = chat_of(d, env, flags);
     struct inflight *f = inflight_new(d, env, chat, reply, arg);
     if (!f) {
@@ -421,9 +420,9 @@ static void run_event(struct dispatcher *d, struct envelope *env, unsigned flags
     }
     d->stats.in_flight++;
     f->no_deadline = (flags & EVENT_REPLAY) != 0;
-    f->ack_at = util_now_ms() + (uint64_t)d->cfg->ack_deadline_ms;
+    f->ack_at = util_now_ms() + (uint64_t)d->opts.ack_deadline_ms;
     if (chat) {
-        int rc = chatq_enter(d->chats, &f->chat, (unsigned)d->cfg->order_queue_max);
+        int rc = chatq_enter(d->chats, &f->chat, (unsigned)d->opts.order_queue_max);
         if (rc < 0) {
             refuse_full(d, f, reply, arg);
             return;
@@ -454,7 +453,7 @@ void dispatcher_submit(struct dispatcher *d, const char *json, size_t len, unsig
         reject(d, reply, arg, 503, "draining");
         return;
     }
-    if (d->stats.in_flight >= (unsigned long long)d->cfg->max_in_flight) {
+    if (d->stats.in_flight >= (unsigned long long)d->opts.max_in_flight) {
         /* handlers waiting on a slow service pile up: shed load, the platform retries */
         if (!d->overloaded)
             log_warn("dispatch", "%llu events in flight (max_in_flight): refusing new ones "

@@ -1,4 +1,4 @@
-/* The event envelope (PROTOCOL.md §3), parsed once with cJSON: schema 2.0, schema 1.0
+/* The platform's event envelope, parsed once with cJSON: schema 2.0, schema 1.0
  * (type "event_callback") and url_verification. Bytes in, fields out; no I/O. */
 #ifndef LARKGW_EVENT_ENVELOPE_H
 #define LARKGW_EVENT_ENVELOPE_H

@@ -1,4 +1,4 @@
-/* Handler-name routing (DESIGN.md §3): the conventional global a script defines to handle
+/* Handler-name routing: the conventional global a script defines to handle
  * an event type, e.g. im.message.receive_v1 -> on_p2_message_receive_v1. */
 #ifndef LARKGW_EVENT_HANDLER_NAME_H
 #define LARKGW_EVENT_HANDLER_NAME_H

@@ -5,9 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "app/config.h"
 #include "base/log.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "net/http_server.h"
 #include "ingress/webhook_verify.h"
 
@@ -18,7 +17,7 @@
 
 struct webhook {
     struct http_server *http;
-    const struct config *cfg;
+    struct webhook_options opt;
     struct dispatcher *d;
     struct webhook_verifier verifier;
     unsigned char *scratch;      /* decoded + decrypted body, reused by every request */
@@ -49,7 +48,7 @@ static int scratch_reserve(struct webhook *w, size_t body_len) {
 
 static void on_request(struct http_server_req *req, void *arg) {
     struct webhook *w = arg;
-    if (strcmp(http_server_req_path(req), w->cfg->webhook.path) != 0) {
+    if (strcmp(http_server_req_path(req), w->opt.path) != 0) {
         http_server_refuse(req, 404, NULL, "no such path");
         return;
     }
@@ -80,9 +79,9 @@ static void on_request(struct http_server_req *req, void *arg) {
     dispatcher_submit(w->d, v.json, v.json_len, v.flags, on_reply, req);
 }
 
-static int check_config(const struct config *cfg) {
-    int insecure = cfg->webhook.insecure;
-    int tokenless = !cfg->verification_token || !*cfg->verification_token;
+static int check_options(const struct webhook_options *opt) {
+    int insecure = opt->insecure;
+    int tokenless = !opt->verification_token || !*opt->verification_token;
     if (!insecure && tokenless) {
         log_error("webhook", "refusing to start: no verification_token, so anyone who finds "
                   "the URL could post forged events. Set verification_token (or "
@@ -90,7 +89,7 @@ static int check_config(const struct config *cfg) {
                   "webhook.insecure = true for local testing only");
         return -1;
     }
-    int keyless = !cfg->encrypt_key || !*cfg->encrypt_key;
+    int keyless = !opt->encrypt_key || !*opt->encrypt_key;
     if (insecure && (keyless || tokenless))
         log_warn("webhook", "webhook.insecure = true: running without the %s that keeps "
                  "forged events out; never expose this listener",
@@ -103,24 +102,26 @@ static int check_config(const struct config *cfg) {
     return 0;
 }
 
-struct webhook *webhook_new(struct event_base *base, const struct config *cfg,
+struct webhook *webhook_new(struct event_base *base, const struct webhook_options *wopt,
                             struct dispatcher *d) {
-    if (check_config(cfg) < 0) return NULL;
+    if (check_options(wopt) < 0) return NULL;
     struct webhook *w = calloc(1, sizeof *w);
     if (!w) return NULL;
-    w->cfg = cfg;
+    w->opt = *wopt;
     w->d = d;
-    webhook_verifier_init(&w->verifier, cfg->encrypt_key, cfg->webhook.max_skew_s);
+    webhook_verifier_init(&w->verifier, wopt->encrypt_key, wopt->max_skew_s);
     struct http_server_options opt = {
         .module = "webhook",
         .handler = on_request,
         .arg = w,
-        .max_body = (size_t)cfg->webhook.max_body,
+        .max_body = (size_t)wopt->max_body,
         .idle_timeout_ms = IDLE_TIMEOUT_MS,
         .request_timeout_ms = REQUEST_TIMEOUT_MS,
         .write_timeout_ms = WRITE_TIMEOUT_MS,
+        .max_connections = wopt->max_connections,
+        .max_connections_per_ip = wopt->max_connections_per_ip,
     };
-    w->http = http_server_new(base, cfg->webhook.listen, &opt);
+    w->http = http_server_new(base, wopt->listen, &opt);
     if (!w->http) {
         free(w);
         return NULL;

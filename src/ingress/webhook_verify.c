@@ -5,7 +5,7 @@
 
 #include "base/util.h"
 #include "crypto/crypto.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 
 #define SIGNATURE_HEX_LEN 64
 

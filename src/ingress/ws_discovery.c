@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/config.h"
 #include "base/util.h"
 #include "net/http_client.h"
 #include "net/net.h"
@@ -17,7 +16,7 @@
 #define DISCOVERY_TIMEOUT_MS 10000
 #define DISCOVERY_MAX_RESPONSE 65536
 
-void ws_client_config_default(struct ws_client_config *cc) {
+void ws_discovery_config_default(struct ws_client_config *cc) {
     cc->reconnect_count = -1;
     cc->reconnect_interval = 120;
     cc->reconnect_nonce = 30;
@@ -45,14 +44,14 @@ static int config_apply(struct ws_client_config *cc, const cJSON *obj) {
     return n;
 }
 
-int ws_client_config_parse(struct ws_client_config *cc, const char *json, size_t len) {
+int ws_discovery_config_parse(struct ws_client_config *cc, const char *json, size_t len) {
     cJSON *root = cJSON_ParseWithLength(json, len);
     int n = cJSON_IsObject(root) ? config_apply(cc, root) : -1;
     cJSON_Delete(root);
     return n;
 }
 
-void ws_endpoint_free(struct ws_endpoint *ep) {
+void ws_discovery_endpoint_free(struct ws_endpoint *ep) {
     free(ep->url);
     ep->url = NULL;
 }
@@ -127,7 +126,7 @@ int ws_discovery_parse(int http_status, const char *body, size_t len, struct ws_
         snprintf(why, whylen, "code 0 but no usable data.URL");
         cls = WS_DISCOVERY_BUSY;
     } else {
-        ws_client_config_default(&ep->config);
+        ws_discovery_config_default(&ep->config);
         ep->has_config = cJSON_IsObject(cc) && config_apply(&ep->config, cc) > 0;
         cls = WS_DISCOVERY_OK;
     }
@@ -141,7 +140,7 @@ struct ws_discovery {
     void *arg;
 };
 
-static void discovery_on_response(void *arg, const struct http_response *res) {
+static void discovery_on_response(void *arg, const struct http_client_response *res) {
     struct ws_discovery *d = arg;
     struct ws_endpoint ep;
     char why[320];
@@ -154,19 +153,21 @@ static void discovery_on_response(void *arg, const struct http_response *res) {
         cls = ws_discovery_parse(res->status, res->body, res->body_len, &ep, why, sizeof why);
     }
     d->done(d->arg, cls, &ep, cls == WS_DISCOVERY_OK ? NULL : why);
-    ws_endpoint_free(&ep);
+    ws_discovery_endpoint_free(&ep);
     free(d);
 }
 
-struct ws_discovery *ws_discovery_start(struct http_client *hc, const struct config *cfg,
+struct ws_discovery *ws_discovery_start(struct http_client *hc,
+                                        const struct ws_discovery_options *opt,
                                         ws_discovery_fn done, void *arg) {
     char url[1024];
-    size_t dlen = strlen(cfg->domain ? cfg->domain : "");
-    while (dlen && cfg->domain[dlen - 1] == '/') dlen--;
-    snprintf(url, sizeof url, "%.*s%s", (int)dlen, cfg->domain ? cfg->domain : "", DISCOVERY_PATH);
+    const char *domain = opt->domain ? opt->domain : "";
+    size_t dlen = strlen(domain);
+    while (dlen && domain[dlen - 1] == '/') dlen--;
+    snprintf(url, sizeof url, "%.*s%s", (int)dlen, domain, DISCOVERY_PATH);
     cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "AppID", cfg->app_id ? cfg->app_id : "");
-    cJSON_AddStringToObject(body, "AppSecret", cfg->app_secret ? cfg->app_secret : "");
+    cJSON_AddStringToObject(body, "AppID", opt->app_id ? opt->app_id : "");
+    cJSON_AddStringToObject(body, "AppSecret", opt->app_secret ? opt->app_secret : "");
     char *json = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
     struct ws_discovery *d = calloc(1, sizeof *d);

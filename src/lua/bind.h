@@ -17,10 +17,12 @@ void bind_vars_open(lua_State *L);
 /* lark.sleep(seconds). */
 int bind_sleep(lua_State *L);
 
-/* When the value at idx is an err table of lark.api (our metatable), pushes its text
- * ("OpenAPI error 99991663: msg (log_id ..., HTTP 400)") and returns 1; else pushes
- * nothing and returns 0. Calls no Lua code, so message handlers may use it. */
-int bind_api_error_text(lua_State *L, int idx);
+/* The message handler of a handler's base pcall (the scheduler's msgh): pushes
+ * "file:line: message" whatever the error value was: lark.api's err table gives its
+ * text ("OpenAPI error 99991663: msg (log_id ..., HTTP 400)"); Lua's own position is kept
+ * when the message has one, else the innermost script frame's is added. Calls no Lua
+ * code: Lua runs message handlers with hooks off. */
+int bind_error_handler(lua_State *L);
 
 /* The same for lark.http's err ("lark.http timeout: ..."). */
 int bind_http_error_text(lua_State *L, int idx);

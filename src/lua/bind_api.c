@@ -81,7 +81,10 @@ static lua_Integer raw_int(lua_State *L, int t, const char *key) {
     return n;
 }
 
-int bind_api_error_text(lua_State *L, int idx) {
+/* When the value at idx is an err table of lark.api (our metatable), pushes its text
+ * and returns 1; else pushes nothing and returns 0. Raw reads only: no Lua code runs,
+ * and the strings read stay anchored in the table. */
+static int error_text(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
     if (!lua_istable(L, idx) || !lua_checkstack(L, 4) || !lua_getmetatable(L, idx)) return 0;
     luaL_getmetatable(L, ERR_META);
@@ -96,7 +99,19 @@ int bind_api_error_text(lua_State *L, int idx) {
 }
 
 static int err_tostring(lua_State *L) {
-    if (!bind_api_error_text(L, 1)) lua_pushliteral(L, "OpenAPI error");
+    if (!error_text(L, 1)) lua_pushliteral(L, "OpenAPI error");
+    return 1;
+}
+
+int bind_error_handler(lua_State *L) {
+    char where[256];
+    script_where(L, where, sizeof where);
+    if (!error_text(L, 1) && !bind_http_error_text(L, 1)) {   /* lark.api's or lark.http's */
+        if (lua_isstring(L, 1)) lua_pushvalue(L, 1);
+        else lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    const char *msg = lua_tostring(L, -1);
+    if (where[0] && !strstr(msg, where)) lua_pushfstring(L, "%s: %s", where, msg);
     return 1;
 }
 
@@ -191,7 +206,8 @@ static void add_pair(lua_State *L, struct query_buf *q, const char *k, const cha
     add_encoded(L, q, v, vlen);
 }
 
-/* A query value: string, number or boolean, as text (pushed). */
+/* A query value: string, number or boolean, as text (pushed). Numbers and booleans
+ * have no metamethods a script can set, so no Lua code runs here. */
 static const char *query_value(lua_State *L, int idx, const char *key, size_t *len) {
     int t = lua_type(L, idx);
     if (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TBOOLEAN)
@@ -200,9 +216,10 @@ static const char *query_value(lua_State *L, int idx, const char *key, size_t *l
     return luaL_tolstring(L, idx, len);
 }
 
-/* The length of the list at idx; raises when it has other keys. */
+/* The length of the list at idx, read raw: a __len could run script code while we
+ * hold pointers into the query. Raises when the list has other keys. */
 static int query_list_len(lua_State *L, int idx, const char *key) {
-    lua_Integer n = luaL_len(L, idx), count = 0;
+    lua_Unsigned n = lua_rawlen(L, idx), count = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
@@ -217,27 +234,33 @@ static int cmp_keys(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The table at idx as "k=v&k=v", keys sorted, a list value repeating its key. The
- * strings live in the table, which stays on the stack. Leaves the result pushed. */
+/* The table at idx as "k=v&k=v", keys sorted, a list value repeating its key. Every
+ * read is raw, so no metamethod (no script code, no collection of a key removed behind
+ * our back) runs while keys[] is in use; the keys are also copied onto the stack, which
+ * anchors them whatever happens to the table. Leaves the result pushed. */
 static void encode_query(lua_State *L, int idx) {
     const char *keys[QUERY_MAX_KEYS];
     size_t n = 0;
+    luaL_checkstack(L, QUERY_MAX_KEYS + 8, "query: too many keys");
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
         if (lua_type(L, -1) != LUA_TSTRING) api_error(L, "query: keys must be strings");
         if (n == QUERY_MAX_KEYS) api_error(L, "query: more than %d keys", QUERY_MAX_KEYS);
-        keys[n++] = lua_tostring(L, -1);
+        lua_pushvalue(L, -1);
+        lua_insert(L, -2);          /* the copy stays below the iteration key */
+        keys[n++] = lua_tostring(L, -2);
     }
     qsort(keys, n, sizeof *keys, cmp_keys);
     struct query_buf q;
     q.n = 0;
     for (size_t i = 0; i < n; i++) {
-        lua_getfield(L, idx, keys[i]);
+        lua_pushstring(L, keys[i]);
+        lua_rawget(L, idx);
         int list = lua_istable(L, -1);
         int count = list ? query_list_len(L, lua_gettop(L), keys[i]) : 1;
         for (int j = 1; j <= count; j++) {
-            if (list) lua_geti(L, -1, j);
+            if (list) lua_rawgeti(L, -1, j);
             size_t len;
             const char *v = query_value(L, -1, keys[i], &len);
             add_pair(L, &q, keys[i], v, len);
@@ -245,6 +268,7 @@ static void encode_query(lua_State *L, int idx) {
         }
         lua_pop(L, 1);
     }
+    lua_pop(L, (int)n);
     lua_pushlstring(L, q.text, q.n);
 }
 

@@ -236,7 +236,7 @@ static void add_header(void *arg, const char *name, const char *value) {
 }
 
 struct build {
-    const struct http_response *res;
+    const struct http_client_response *res;
     struct hreq *r;
 };
 
@@ -247,7 +247,7 @@ static int build_answer(lua_State *L) {
     lua_pushinteger(L, b->res->status);
     lua_setfield(L, -2, "status");
     lua_newtable(L);
-    http_response_foreach_header(b->res, add_header, L);
+    http_client_foreach_header(b->res, add_header, L);
     lua_setfield(L, -2, "headers");
     if (b->r->stream) {
         bind_http_stream_new(L, b->r->h, b->r->script, &b->r->call);
@@ -266,7 +266,7 @@ static void log_failure(const struct hreq *r) {
 }
 
 /* The answer, or the head of a streamed one. */
-static void on_answer(void *arg, const struct http_response *res) {
+static void on_answer(void *arg, const struct http_client_response *res) {
     struct hreq *r = arg;
     if (res->status) {
         lua_State *L = r->t->script->L;
@@ -301,43 +301,58 @@ static int check_addr(void *arg, const struct sockaddr *sa) {
     return r->exact || !http_allow_addr_internal(sa);
 }
 
-/* Starts the call described by q: its hreq, or NULL with nil, err pushed. Never raises. */
-static struct hreq *http_begin(lua_State *L, struct sched_task *t, const struct bind_http_req *q) {
+/* "GET host:port/path" of q for the log: no query string (it may carry keys). */
+static void describe(const struct bind_http_req *q, const struct net_url *u, char *out,
+                     size_t len) {
+    char authority[300];
+    net_url_authority(u, authority, sizeof authority);
+    const char *qm = strchr(u->target, '?');
+    int path_len = (int)(qm ? (size_t)(qm - u->target) : strlen(u->target));
+    if (snprintf(out, len, "%s %s%.*s", q->method, authority, path_len, u->target) < 0)
+        out[0] = '\0';
+}
+
+/* Starts the call described by q: its hreq, or NULL with *code and msg (a refusal before
+ * any connection). Touches no Lua value, so it cannot raise. */
+static struct hreq *http_begin(struct sched_task *t, const struct bind_http_req *q,
+                               const char **code, char *msg, size_t len) {
     struct bind_http *h = sched_io(t->sched)->http;
     struct net_url u;
-    char authority[300], msg[400];
+    char what[300];
+    *code = "not_allowed";
     if (!h) {
-        fail_now(L, "not_allowed", "lark.http is not set up in this process");
+        snprintf(msg, len, "lark.http is not set up in this process");
         return NULL;
     }
-    if (net_url_parse(q->url, &u)) {              /* checked already; memory */
-        fail_now(L, "protocol", "out of memory");
+    *code = "protocol";
+    if (net_url_parse(q->url, &u)) {              /* checked already: memory */
+        snprintf(msg, len, "out of memory");
         return NULL;
     }
-    net_url_authority(&u, authority, sizeof authority);
+    describe(q, &u, what, sizeof what);
     enum http_allow_match m = http_allow_match(h->allow, u.host, u.port);
-    struct hreq *r = m == HTTP_ALLOW_NO ? NULL : calloc(1, sizeof *r);
-    if (r) {
-        *r = (struct hreq){ .h = h, .script = t->script, .t = t, .exact = m == HTTP_ALLOW_EXACT,
-                            .stream = q->stream, .ref = LUA_NOREF };
-        const char *qm = strchr(u.target, '?');
-        int path_len = (int)(qm ? (size_t)(qm - u.target) : strlen(u.target));
-        if (snprintf(r->what, sizeof r->what, "%s %s%.*s", q->method, authority, path_len,
-                     u.target) < 0)
-            r->what[0] = '\0';
+    if (m == HTTP_ALLOW_NO) {
+        char authority[300];
+        net_url_authority(&u, authority, sizeof authority);
+        *code = "not_allowed";
+        snprintf(msg, len, h->nallow ? "%s is not in http.allow"
+                 : "%s: http.allow is empty, lark.http may reach no host", authority);
     }
     net_url_free(&u);
-    if (m == HTTP_ALLOW_NO) {
-        snprintf(msg, sizeof msg, h->nallow ? "%s is not in http.allow"
-                 : "%s: http.allow is empty, lark.http may reach no host", authority);
-        fail_now(L, "not_allowed", msg);
-        return NULL;
-    }
-    if (!r || count_take(h, t->script, msg, sizeof msg)) {
-        fail_now(L, r ? "too_many" : "protocol", r ? msg : "out of memory");
+    struct hreq *r = m == HTTP_ALLOW_NO ? NULL : calloc(1, sizeof *r);
+    if (m != HTTP_ALLOW_NO && !r) snprintf(msg, len, "out of memory");
+    if (r && count_take(h, t->script, msg, len)) {
+        *code = "too_many";
         free(r);
+        r = NULL;
+    }
+    if (!r) {
+        log_info("http", "%s refused: %s", what, *code);
         return NULL;
     }
+    *r = (struct hreq){ .h = h, .script = t->script, .t = t, .exact = m == HTTP_ALLOW_EXACT,
+                        .stream = q->stream, .ref = LUA_NOREF };
+    snprintf(r->what, sizeof r->what, "%s", what);
     struct http_client_request req = {
         .method = q->method, .url = q->url, .headers = q->headers, .body = q->body,
         .body_len = q->body_len, .timeout_ms = q->timeout_ms, .max_response = q->max_body,
@@ -347,18 +362,20 @@ static struct hreq *http_begin(lua_State *L, struct sched_task *t, const struct 
     if (!r->call) {
         bind_http_count_release(h, t->script);
         free(r);
-        fail_now(L, "protocol", "out of memory");
+        snprintf(msg, len, "out of memory");
         return NULL;
     }
     return r;
 }
 
-/* The body is serialised when the request starts, so its buffer goes before the yield
- * (which does not return here). */
+/* The body is serialised when the request starts, so its buffer goes before anything
+ * that may raise, and before the yield (which does not return here). */
 static int http_call_lua(lua_State *L, struct sched_task *t, struct bind_http_req *q) {
-    struct hreq *r = http_begin(L, t, q);
+    const char *code;
+    char msg[400];
+    struct hreq *r = http_begin(t, q, &code, msg, sizeof msg);
     bind_http_req_done(L, q);
-    if (!r) return 2;
+    if (!r) return fail_now(L, code, msg);
     return sched_suspend(L, &(struct sched_wait){ push_answer, cancel_answer, r });
 }
 

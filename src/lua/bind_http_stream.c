@@ -136,6 +136,7 @@ static int wait_push(lua_State *co, void *arg);
 static int stream_wait(lua_State *L, struct hstream *st) {
     struct sched_task *t = sched_current(L);
     if (!t) return bind_http_raise(L, "a stream is read in the handler that made the call");
+    if (st->t && st->t != t) return bind_http_raise(L, "another handler is reading this stream");
     st->t = t;
     http_call_wait(st->call, on_ready, st);
     return sched_suspend(L, &(struct sched_wait){ wait_push, wait_cancel, st });

@@ -1,6 +1,7 @@
 #include "lua/limits.h"
 
 #include "base/util.h"
+#include "lua/runtime.h"
 #include "lua/sched.h"
 #include "lua/script.h"
 
@@ -25,14 +26,17 @@ static int raise_at(lua_State *L, int level, const char *fmt, int limit) {
     return lua_error(L);
 }
 
-int limits_timeout(lua_State *L, int level) {
+/* Raises the time-budget error; from then on the hook fires on every line, so a
+ * pcall that swallows the error dies at its next line. level as for luaL_where. */
+static int limits_timeout(lua_State *L, int level) {
     struct script *s = script_of(L);
     s->timed_out = 1;
     /* Sticky on the handler's own thread too: an inner coroutine's error may be
      * swallowed by a pcall out there. */
     if (s->current && s->current->co != L) arm_sticky(s->current->co);
     if (s->current || s->loading) arm_sticky(L);
-    return raise_at(L, level, "time budget spent (limits.handler_timeout_ms = %d)", s->limit_ms);
+    return raise_at(L, level, "time budget spent (limits.handler_timeout_ms = %d)",
+                    s->limits->handler_timeout_ms);
 }
 
 /* A thread that kept the every-line hook of an earlier timeout (a coroutine stored in
@@ -45,8 +49,9 @@ static void hook(lua_State *L, lua_Debug *ar) {
     }
     if (ar->event == LUA_HOOKLINE) limits_arm(L);
     lua_Debug deep;
-    if (s->max_depth > 0 && lua_getstack(L, s->max_depth, &deep))
-        raise_at(L, 0, "recursion too deep (limits.max_recursion = %d)", s->max_depth);
+    int depth = s->limits->max_recursion;
+    if (depth > 0 && lua_getstack(L, depth, &deep))
+        raise_at(L, 0, "recursion too deep (limits.max_recursion = %d)", depth);
 }
 
 void limits_arm(lua_State *L) { lua_sethook(L, hook, LUA_MASKCOUNT, LIMITS_HOOK_COUNT); }
@@ -59,8 +64,9 @@ void limits_check_time(lua_State *L) {
 int limits_note_coroutine(lua_State *L) {
     struct script *s = script_of(L);
     int *n = s->current ? &s->current->coroutines : &s->load_coroutines;
-    if (s->max_coroutines <= 0 || ++*n <= s->max_coroutines) return 0;
-    return raise_at(L, 2, "too many coroutines (limits.max_coroutines = %d)", s->max_coroutines);
+    int max = s->limits->max_coroutines;
+    if (max <= 0 || ++*n <= max) return 0;
+    return raise_at(L, 2, "too many coroutines (limits.max_coroutines = %d)", max);
 }
 
 size_t limits_headroom(lua_State *L) {

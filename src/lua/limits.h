@@ -23,10 +23,6 @@ void limits_arm(lua_State *L);
 /* For C loops: raises the time-budget error once s->deadline_ms has passed. */
 void limits_check_time(lua_State *L);
 
-/* Raises the time-budget error; from then on the hook fires on every line, so a
- * pcall that swallows the error dies at its next line. level as for luaL_where. */
-int limits_timeout(lua_State *L, int level);
-
 /* A lua_CFunction for the coroutine wrappers: counts one coroutine against
  * limits.max_coroutines (per event; per load while a top level runs), raises past it. */
 int limits_note_coroutine(lua_State *L);

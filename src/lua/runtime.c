@@ -1,8 +1,9 @@
 #include "lua/runtime.h"
 
-#include "app/config.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "lua/bind.h"
+#include "lua/embedded.h"
 #include "lua/json.h"
 #include "lua/sched.h"
 #include "lua/script.h"
@@ -34,8 +35,7 @@ struct generation {
 
 struct runtime {
     struct event_base *base;
-    const struct config *cfg;
-    char lua_dir[PATH_MAX];
+    struct runtime_options opts;
     struct sched *sched;
     struct generation *current, *retired;
     struct store *store;        /* lark.store: the gateway's, else own_store */
@@ -79,53 +79,37 @@ static void gen_unref(struct runtime *rt, struct generation *g) {
     gen_free(g);
 }
 
-static int has_lark(const char *dir) {
-    char path[PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/lark/init.lua", dir);
-    return n > 0 && (size_t)n < sizeof path && access(path, R_OK) == 0;
-}
-
-static int try_lua_dir(struct runtime *rt, const char *base, const char *suffix) {
-    char dir[PATH_MAX];
-    int n = snprintf(dir, sizeof dir, "%s%s", base, suffix);
-    if (n <= 0 || (size_t)n >= sizeof dir || !has_lark(dir)) return 0;
-    if (!realpath(dir, rt->lua_dir)) memcpy(rt->lua_dir, dir, (size_t)n + 1);
-    return 1;
-}
-
-static void resolve_lua_dir(struct runtime *rt) {
-    const char *want = rt->cfg->lua_path;
-    char exe[PATH_MAX], cwd[PATH_MAX];
-    rt->lua_dir[0] = '\0';
-    if (want) {
-        size_t n = strlen(want);
-        if (n < sizeof rt->lua_dir) memcpy(rt->lua_dir, want, n + 1);
-        if (!has_lark(rt->lua_dir))
-            log_warn("lua", "lua_path %s has no lark/init.lua: the Lua half of lark is missing",
-                     want);
-        return;
-    }
-    util_exe_dir(exe, sizeof exe);
-    if (try_lua_dir(rt, exe, "/../lua") || try_lua_dir(rt, exe, "/../share/larkgw/lua")) return;
-    if (getcwd(cwd, sizeof cwd) && try_lua_dir(rt, cwd, "/lua")) return;
-    if (!try_lua_dir(rt, "/usr/share/larkgw/lua", ""))
-        log_warn("lua", "no lua/lark/init.lua found next to the binary, in ./lua or in "
-                 "/usr/share/larkgw/lua: the Lua half of lark is missing (set lua_path)");
-}
-
-struct runtime *runtime_new(struct event_base *base, const struct config *cfg) {
+struct runtime *runtime_new(struct event_base *base, const struct runtime_options *opts) {
     struct runtime *rt = calloc(1, sizeof *rt);
     if (!rt) return NULL;
     rt->base = base;
-    rt->cfg = cfg;
-    rt->sched = sched_new();
+    rt->opts = *opts;
+    rt->sched = sched_new(bind_error_handler);
     if (!rt->sched) {
         free(rt);
         return NULL;
     }
     sched_io(rt->sched)->base = base;
-    resolve_lua_dir(rt);
     return rt;
+}
+
+static int lua_path_has(const char *dir, const char *file) {
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, file);
+    return n > 0 && (size_t)n < sizeof path && access(path, R_OK) == 0;
+}
+
+/* With lua_path set, every part of the Lua half of lark built in must be there too
+ * (lark/init.lua, the entry, named first): a missing one would otherwise fail handlers
+ * one by one, long after the start. */
+static int check_lua_path(const char *dir, char *err, size_t errlen) {
+    const char *missing = lua_path_has(dir, "lark/init.lua") ? NULL : "lark/init.lua";
+    for (const struct embedded_file *f = embedded_files; !missing && f->path; f++)
+        if (!lua_path_has(dir, f->path)) missing = f->path;
+    if (!missing) return 0;
+    snprintf(err, errlen, "lua_path %s has no readable %s: the Lua half of lark is "
+             "incomplete there (unset lua_path to use the copy built in)", dir, missing);
+    return -1;
 }
 
 void runtime_set_openapi(struct runtime *rt, struct openapi *api) {
@@ -152,8 +136,6 @@ void runtime_free(struct runtime *rt) {
     store_free(rt->own_store);
     free(rt);
 }
-
-const char *runtime_lua_dir(const struct runtime *rt) { return rt->lua_dir; }
 
 size_t runtime_script_count(const struct runtime *rt) {
     return rt->current ? rt->current->n : 0;
@@ -203,10 +185,8 @@ static int list_scripts(const char *dir, char ***out, size_t *count, char *err, 
 void runtime_set_store(struct runtime *rt, struct store *store) { rt->store = store; }
 
 static struct store *runtime_store(struct runtime *rt) {
-    const struct config *cfg = rt->cfg;
     if (!rt->store && !rt->own_store)
-        rt->own_store = store_new((size_t)cfg->store.max_entries, (size_t)cfg->store.max_bytes,
-                                  NULL);
+        rt->own_store = store_new(rt->opts.store_max_entries, rt->opts.store_max_bytes, NULL);
     return rt->store ? rt->store : rt->own_store;
 }
 
@@ -222,9 +202,11 @@ size_t runtime_retired_count(const struct runtime *rt) {
 }
 
 static struct generation *gen_load(struct runtime *rt, char *err, size_t errlen) {
-    const char *dir = rt->cfg->scripts ? rt->cfg->scripts : ".";
+    const char *dir = rt->opts.scripts ? rt->opts.scripts : ".";
+    const char *lua_dir = rt->opts.lua_path;
     char **names;
     size_t n;
+    if (lua_dir && check_lua_path(lua_dir, err, errlen) < 0) return NULL;
     if (list_scripts(dir, &names, &n, err, errlen) < 0) return NULL;
     struct generation *g = calloc(1, sizeof *g);
     if (g && n) g->scripts = calloc(n, sizeof *g->scripts);
@@ -233,11 +215,11 @@ static struct generation *gen_load(struct runtime *rt, char *err, size_t errlen)
         free(g);
         g = NULL;
     }
-    const char *lua_dir = rt->lua_dir[0] ? rt->lua_dir : NULL;
     for (size_t i = 0; g && i < n; i++) {
-        const struct script_args a = { rt->cfg, dir, names[i], lua_dir, runtime_store(rt),
-                                        rt->vars };
-        g->scripts[i] = script_open_with(&a, err, errlen);
+        const struct script_args a = { &rt->opts.limits, dir, names[i], lua_dir,
+                                       runtime_store(rt),
+                                       rt->vars };
+        g->scripts[i] = script_open(&a, err, errlen);
         if (!g->scripts[i]) {
             gen_free(g);
             g = NULL;
@@ -265,13 +247,14 @@ int runtime_load(struct runtime *rt, char *err, size_t errlen) {
         rt->retired = old;
         gen_unref(rt, old);
     }
-    log_info("lua", "%zu script%s loaded from %s", g->n, g->n == 1 ? "" : "s",
-             rt->cfg->scripts ? rt->cfg->scripts : ".");
+    log_info("lua", "%zu script%s loaded from %s (the Lua half of lark: %s)", g->n,
+             g->n == 1 ? "" : "s", rt->opts.scripts ? rt->opts.scripts : ".",
+             rt->opts.lua_path ? rt->opts.lua_path : "built in");
     return 0;
 }
 
-int runtime_check(const struct config *cfg, char *err, size_t errlen) {
-    struct runtime *rt = runtime_new(NULL, cfg);
+int runtime_check(const struct runtime_options *opts, char *err, size_t errlen) {
+    struct runtime *rt = runtime_new(NULL, opts);
     if (!rt) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -338,7 +321,7 @@ static void run_on_wall(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     struct run *r = arg;
-    int max_s = r->rt->cfg->limits.handler_max_s;
+    int max_s = r->rt->opts.limits.handler_max_s;
     r->pending++;  /* r lives until every task is ended */
     for (size_t i = 0; i < r->ntasks; i++) {
         struct sched_task *t = r->tasks[i];
@@ -353,7 +336,7 @@ static void run_on_wall(evutil_socket_t fd, short what, void *arg) {
 static void run_arm_wall(struct run *r) {
     struct runtime *rt = r->rt;
     if (r->wall || !rt->base) return;
-    int64_t left = (int64_t)rt->cfg->limits.handler_max_s * 1000
+    int64_t left = (int64_t)rt->opts.limits.handler_max_s * 1000
                    - (int64_t)(util_now_ms() - r->started_ms);
     if (left < 0) left = 0;
     struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };
@@ -368,12 +351,25 @@ struct prep {
     int found;
 };
 
+/* The verification token proves an event came from the platform; the dispatcher has
+ * checked it. Scripts never need it, and a debug print of the event would log it. */
+static void strip_token(lua_State *L, int event) {
+    lua_pushnil(L);
+    lua_setfield(L, event, "token");            /* schema 1.0 */
+    if (lua_getfield(L, event, "header") == LUA_TTABLE) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, "token");           /* schema 2.0 */
+    }
+    lua_pop(L, 1);
+}
+
 /* Under pcall on the script's main thread: everything here may run out of memory. */
 static int prepare(lua_State *L) {
     struct prep *p = lua_touserdata(L, 1);
     if (!script_push_handler(p->s, p->ev->event_type, p->ev->handler_name)) return 0;
     lua_State *co = sched_newthread(L, p->t);
     json_push(L, p->ev->root);
+    if (lua_istable(L, -1)) strip_token(L, lua_gettop(L));
     lua_pushvalue(L, -1);
     p->t->event_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_xmove(L, co, 2);
@@ -382,8 +378,8 @@ static int prepare(lua_State *L) {
 }
 
 static void run_script(struct run *r, struct script *s, int index, const struct runtime_event *ev) {
-    struct sched_task *t = sched_task_new(r->rt->sched, s, r->rt->cfg->limits.handler_timeout_ms,
-                                          task_end, r);
+    struct sched_task *t = sched_task_new(r->rt->sched, s,
+                                          r->rt->opts.limits.handler_timeout_ms, task_end, r);
     if (!t) {
         r->failed = 1;
         return;

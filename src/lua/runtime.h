@@ -1,5 +1,6 @@
 /* The Lua runtime: one sandboxed lua_State per script in the scripts directory, a
- * fresh coroutine per handler invocation, handler lookup as in DESIGN.md §3.
+ * fresh coroutine per handler invocation, handler lookup: lark.on(type), then
+ * the conventional global name, then on_event.
  * The dispatcher is its only caller on the event path. */
 #ifndef LARKGW_LUA_RUNTIME_H
 #define LARKGW_LUA_RUNTIME_H
@@ -7,7 +8,6 @@
 #include <stddef.h>
 
 struct event_base;
-struct config;
 struct runtime;
 struct cJSON;
 struct openapi;
@@ -15,8 +15,26 @@ struct store;
 struct bind_http;
 struct bind_vars_options;
 
-/* Nothing is loaded yet; cfg must outlive the runtime. base may be NULL (check, tests). */
-struct runtime *runtime_new(struct event_base *base, const struct config *cfg);
+/* What each script's state may use (the limits.* keys of the config). */
+struct runtime_limits {
+    int memory_mb;            /* the allocator's cap per state; 0: none */
+    int handler_timeout_ms;   /* running time per event (and per top level) */
+    int handler_max_s;        /* wall time per event, waits included */
+    int max_recursion;        /* Lua call depth; 0: Lua's own bound */
+    int max_coroutines;       /* created per event; 0: no bound */
+};
+
+struct runtime_options {
+    const char *scripts;      /* the directory of *.lua bot units; NULL: "." */
+    const char *lua_path;     /* the Lua half of lark on disk (development); NULL: the
+                                 copy compiled into the binary */
+    struct runtime_limits limits;
+    size_t store_max_entries, store_max_bytes;  /* the store made when none is set */
+};
+
+/* Nothing is loaded yet. opts is copied; its strings must outlive the runtime. base may
+ * be NULL (check, tests). */
+struct runtime *runtime_new(struct event_base *base, const struct runtime_options *opts);
 /* Cancels whatever still runs (its done callbacks fire with 500), then frees. */
 void runtime_free(struct runtime *rt);
 
@@ -33,21 +51,24 @@ void runtime_set_http(struct runtime *rt, struct bind_http *http);
 void runtime_set_vars(struct runtime *rt, const struct bind_vars_options *vars);
 
 /* The store behind lark.store, shared by every script and kept across reloads; it must
- * outlive the runtime. Unset, the runtime makes its own from cfg->store on first load. */
+ * outlive the runtime. Unset, the runtime makes its own from opts->store_* on first load. */
 void runtime_set_store(struct runtime *rt, struct store *store);
 
-/* Loads (or reloads) every *.lua of cfg->scripts into a new generation of states. On
+/* Loads (or reloads) every *.lua of opts->scripts into a new generation of states. On
  * any compile error or top-level raise, returns -1 with "file:line: message" in err and
- * keeps the generation that was serving. */
+ * keeps the generation that was serving. With opts->lua_path set, a part of the Lua half
+ * of lark missing there is such an error too (the first load is the daemon's start). */
 int runtime_load(struct runtime *rt, char *err, size_t errlen);
 
 /* For `larkgw check`: compiles and initialises every script in a throwaway runtime;
  * -1 with "file:line: message" in err on the first failure. */
-int runtime_check(const struct config *cfg, char *err, size_t errlen);
+int runtime_check(const struct runtime_options *opts, char *err, size_t errlen);
 
 /* One event, as the dispatcher parsed it. */
 struct runtime_event {
-    const struct cJSON *root;   /* the whole envelope: what handlers get as `event` */
+    const struct cJSON *root;   /* the whole envelope: what handlers get as `event`, less
+                                   the verification token (header.token, 1.0's token),
+                                   which scripts never see */
     const char *event_id;       /* for log lines */
     const char *event_type;     /* lark.on key */
     const char *handler_name;   /* the conventional global, NULL when the type has none */
@@ -66,11 +87,6 @@ typedef void (*runtime_done_fn)(void *arg, int status, const char *body, size_t 
  * runtime_run returns. */
 void runtime_run(struct runtime *rt, const struct runtime_event *ev, runtime_done_fn done,
                  void *arg);
-
-/* The directory the Lua half of lark was found in ("" when none): cfg->lua_path, else
- * <exe>/../lua, <exe>/../share/larkgw/lua, ./lua, /usr/share/larkgw/lua, the first one
- * holding lark/init.lua. */
-const char *runtime_lua_dir(const struct runtime *rt);
 
 /* Scripts in the serving generation. */
 size_t runtime_script_count(const struct runtime *rt);

@@ -2,6 +2,7 @@
 
 #include "base/util.h"
 #include "lua/bind.h"
+#include "lua/embedded.h"
 #include "lua/limits.h"
 #include "lua/script.h"
 
@@ -207,7 +208,18 @@ static void push_env(lua_State *L, struct script *s, int guarded) {
     lua_rawset(L, -3);
 }
 
-void sandbox_run_module(lua_State *L, struct script *s, const char *path, int nargs) {
+/* Calls the chunk on top (below it, nargs values already pushed) as a module: a
+ * private _ENV; leaves one result. Raises on failure. */
+static void call_module(lua_State *L, struct script *s, int nargs) {
+    push_env(L, s, 0);
+    lua_setupvalue(L, -2, 1);
+    lua_insert(L, -1 - nargs);
+    lua_call(L, nargs, 1);
+}
+
+/* A module file on disk (lua_path or the scripts directory), text only. The chunk name
+ * is pushed first: a raise then cannot leak the source. */
+static void run_file(lua_State *L, struct script *s, const char *path, int nargs) {
     size_t len;
     lua_pushfstring(L, "@%s", path);
     char *src = util_read_file(path, MODULE_MAX_BYTES, &len);
@@ -216,10 +228,17 @@ void sandbox_run_module(lua_State *L, struct script *s, const char *path, int na
     free(src);
     if (rc != LUA_OK) lua_error(L);
     lua_remove(L, -2);
-    push_env(L, s, 0);
-    lua_setupvalue(L, -2, 1);
-    lua_insert(L, -1 - nargs);
-    lua_call(L, nargs, 1);
+    call_module(L, s, nargs);
+}
+
+/* A part of the Lua half of lark compiled in. Its chunk name starts with '=', so error
+ * positions point at the script line that called into lark (script_where skips it). */
+static void run_embedded(lua_State *L, struct script *s, const struct embedded_file *f,
+                         int nargs) {
+    char name[128];
+    snprintf(name, sizeof name, "=%s", f->path);
+    if (luaL_loadbufferx(L, (const char *)f->text, f->len, name, "t") != LUA_OK) lua_error(L);
+    call_module(L, s, nargs);
 }
 
 static int module_name_ok(const char *name) {
@@ -232,6 +251,20 @@ static int module_name_ok(const char *name) {
         if (!word && !(c == '.' && name[i + 1] != '.')) return 0;
     }
     return 1;
+}
+
+/* The embedded file for a module name ("lark.im" -> lark/im.lua or lark/im/init.lua). */
+static const struct embedded_file *find_embedded(const char *name) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "%s", name);
+    for (char *p = rel; *p; p++)
+        if (*p == '.') *p = '/';
+    char path[300];
+    snprintf(path, sizeof path, "%s.lua", rel);
+    const struct embedded_file *f = embedded_find(path);
+    if (f) return f;
+    snprintf(path, sizeof path, "%s/init.lua", rel);
+    return embedded_find(path);
 }
 
 static int find_module(const struct script *s, const char *name, char *path, size_t len) {
@@ -251,8 +284,8 @@ static int find_module(const struct script *s, const char *name, char *path, siz
     return -1;
 }
 
-/* require: the allowed libraries, lark, and text modules under lua/ or the scripts
- * directory; never C modules. */
+/* require: the allowed libraries, lark, the Lua half of lark (compiled in, or under
+ * lua_path), and text modules in the scripts directory; never C modules. */
 static int sb_require(lua_State *L) {
     struct script *s = script_of(L);
     const char *name = luaL_checkstring(L, 1);
@@ -267,12 +300,20 @@ static int sb_require(lua_State *L) {
             return 1;
         }
     char path[4096];
-    if (!module_name_ok(name) || find_module(s, name, path, sizeof path) < 0)
+    const struct embedded_file *f = NULL;
+    if (!module_name_ok(name)
+        || (!(f = s->lua_dir ? NULL : find_embedded(name))
+            && find_module(s, name, path, sizeof path) < 0))
         return luaL_error(L, "module '%s' not found (searched %s and %s)", name,
-                          s->lua_dir ? s->lua_dir : "(no lua dir)", s->scripts_dir);
+                          s->lua_dir ? s->lua_dir : "the lark modules built in", s->scripts_dir);
     lua_pushvalue(L, 1);
-    lua_pushstring(L, path);
-    sandbox_run_module(L, s, path, 2);
+    if (f) {
+        lua_pushstring(L, f->path);
+        run_embedded(L, s, f, 2);
+    } else {
+        lua_pushstring(L, path);
+        run_file(L, s, path, 2);
+    }
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lua_pushboolean(L, 1);
@@ -371,11 +412,16 @@ static void open_lark(lua_State *L, struct script *s) {
     lua_insert(L, -2);
     lua_setfield(L, -2, "lark");
     lua_pop(L, 1);
-    char path[4096];
-    if (!s->lua_dir) return;
-    snprintf(path, sizeof path, "%s/lark/init.lua", s->lua_dir);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->lark_ref);
-    sandbox_run_module(L, s, path, 1);
+    if (s->lua_dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/lark/init.lua", s->lua_dir);
+        run_file(L, s, path, 1);
+    } else {
+        const struct embedded_file *f = embedded_find("lark/init.lua");
+        if (!f) luaL_error(L, "the Lua half of lark was not built in (lark/init.lua)");
+        run_embedded(L, s, f, 1);
+    }
     lua_pop(L, 1);
 }
 

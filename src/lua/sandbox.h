@@ -13,13 +13,10 @@
 
 struct script;
 
-/* Opens the allowed libraries and the lark module into s->L, builds the builtins and the
+/* Opens the allowed libraries and the lark module (its Lua half from s->lua_dir, or the
+ * copy compiled in when that is NULL) into s->L, builds the builtins and the
  * script's _ENV (s->env_ref, builtins_ref, handlers_ref, loaded_ref, lark_ref), then
  * empties the real global table. Call under lua_pcall; raises on failure. */
 void sandbox_open(lua_State *L, struct script *s);
-
-/* Runs the file at path as a module: text only, private _ENV, called with args already
- * pushed (nargs of them); leaves one result. Raises on failure. */
-void sandbox_run_module(lua_State *L, struct script *s, const char *path, int nargs);
 
 #endif

@@ -1,8 +1,8 @@
 #include "lua/sched.h"
 
 #include "base/util.h"
-#include "lua/bind.h"
 #include "lua/limits.h"
+#include "lua/runtime.h"
 #include "lua/script.h"
 
 #include <lauxlib.h>
@@ -13,9 +13,20 @@
 struct sched {
     struct sched_task *tasks;
     struct sched_io io;
+    lua_CFunction msgh;
 };
 
-struct sched *sched_new(void) { return calloc(1, sizeof(struct sched)); }
+static int plain_msgh(lua_State *L) {
+    if (!lua_isstring(L, 1))
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    return 1;
+}
+
+struct sched *sched_new(lua_CFunction msgh) {
+    struct sched *sc = calloc(1, sizeof *sc);
+    if (sc) sc->msgh = msgh ? msgh : plain_msgh;
+    return sc;
+}
 
 struct sched_io *sched_io(struct sched *sc) { return &sc->io; }
 
@@ -86,23 +97,6 @@ lua_State *sched_newthread(lua_State *L, struct sched_task *t) {
     return co;
 }
 
-void sched_hook_arm(lua_State *L) { limits_arm(L); }
-
-/* The message handler of the handler's base pcall: "file:line: message" whatever the
- * error value was; keeps Lua's own position when the message has one, else adds the
- * innermost Lua frame's. C code only: Lua runs message handlers with hooks off. */
-static int entry_msgh(lua_State *L) {
-    char where[256];
-    script_where(L, where, sizeof where);
-    if (!bind_api_error_text(L, 1) && !bind_http_error_text(L, 1)) {  /* their err: text */
-        if (lua_isstring(L, 1)) lua_pushvalue(L, 1);
-        else lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
-    const char *msg = lua_tostring(L, -1);
-    if (where[0] && !strstr(msg, where)) lua_pushfstring(L, "%s: %s", where, msg);
-    return 1;
-}
-
 /* Runs the handler under a pcall at the base of its coroutine, then re-raises: an error
  * thrown by the time-limit hook leaves Lua's "hooks allowed" flag off until a pcall
  * catches it, and without this catch the coroutine's pending __close handlers would
@@ -119,7 +113,7 @@ static int entry_k(lua_State *L, int status, lua_KContext ctx) {
 }
 
 static int entry(lua_State *L) {
-    lua_pushcfunction(L, entry_msgh);
+    lua_pushcfunction(L, script_of(L)->current->sched->msgh);
     lua_insert(L, 1);
     int status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 1, 0, entry_k);
     return entry_k(L, status, 0);
@@ -130,7 +124,7 @@ static void format_error(struct sched_task *t, int status) {
     const char *msg = lua_tostring(co, -1);
     if (status == LUA_ERRMEM || t->entry_status == LUA_ERRMEM)
         snprintf(t->err, sizeof t->err, "not enough memory (limits.memory_mb = %d)",
-                 t->script->mem_limit_mb);
+                 t->script->limits->memory_mb);
     else
         snprintf(t->err, sizeof t->err, "%s", msg ? msg : "(error without a message)");
 }
@@ -150,18 +144,14 @@ static enum sched_status map_status(struct sched_task *t, int status) {
     return s->timed_out ? SCHED_TIMEOUT : SCHED_ERROR;
 }
 
-enum sched_status sched_start(struct sched_task *t, int nargs) {
-    return sched_resume(t, nargs + 1);
-}
-
-enum sched_status sched_resume(struct sched_task *t, int nargs) {
+static enum sched_status sched_resume(struct sched_task *t, int nargs) {
     struct script *s = t->script;
     uint64_t start = util_now_ms();
     s->current = t;
     s->timed_out = 0;
     s->limit_hit = 0;
     s->deadline_ms = start + (uint64_t)(t->budget_ms > 0 ? t->budget_ms : 0);
-    sched_hook_arm(t->co);
+    limits_arm(t->co);
     int nres = 0;
     int status = lua_resume(t->co, s->L, nargs, &nres);
     t->budget_ms -= (long)(util_now_ms() - start);
@@ -171,6 +161,10 @@ enum sched_status sched_resume(struct sched_task *t, int nargs) {
     if (st == SCHED_NOMEM) s->limit_hit = 1;
     if (st != SCHED_YIELDED) t->on_end(t, st);
     return st;
+}
+
+enum sched_status sched_start(struct sched_task *t, int nargs) {
+    return sched_resume(t, nargs + 1);
 }
 
 struct sched_task *sched_current(lua_State *L) {

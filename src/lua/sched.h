@@ -1,5 +1,5 @@
 /* The scheduler: owns every handler coroutine, runs it through ONE resume funnel
- * (sched_resume, the only caller of lua_resume), bills its CPU time against a budget and
+ * (a static in sched.c, the only caller of lua_resume), bills its CPU time against a budget and
  * parks it while it waits for I/O. Private to src/lua/.
  *
  * A task's life: the runtime creates it (sched_task_new), builds its coroutine inside a
@@ -69,7 +69,10 @@ struct sched_task {
     struct sched_task *prev, *next;  /* every live task, for sched_cancel_all */
 };
 
-struct sched *sched_new(void);
+/* msgh is the message handler of each handler's base pcall: it turns the error value
+ * into the text t->err gets ("file:line: message"); it runs with hooks off, so it must
+ * call no Lua code. NULL: the error value is kept when it is a string. */
+struct sched *sched_new(lua_CFunction msgh);
 
 /* What yielding bindings start their I/O on; the runtime fills it. A NULL member makes
  * the bindings that need it fail cleanly (nil, err) instead of yielding. */
@@ -95,18 +98,14 @@ lua_State *sched_newthread(lua_State *L, struct sched_task *t);
 /* First run: the handler and its nargs arguments are on t->co. */
 enum sched_status sched_start(struct sched_task *t, int nargs);
 
-/* The funnel: resumes t->co with nargs values on it. */
-enum sched_status sched_resume(struct sched_task *t, int nargs);
-
 /* The running task when L is its own coroutine (a binding may yield), else NULL. */
 struct sched_task *sched_current(lua_State *L);
-/* Named so as not to shadow libc's sched_yield(2), which sanitizers call. */
+/* Parks the running task until sched_wake (a binding's `return sched_suspend(...)`).
+ * Named so as not to shadow libc's sched_yield(2), which sanitizers call. */
 int sched_suspend(lua_State *L, const struct sched_wait *w);
+/* Resumes a parked task: w.push runs first inside it; then as sched_start. */
 void sched_wake(struct sched_task *t);
 /* t->err, when the caller set it first, is kept as the reason ("killed: ..."). */
 void sched_cancel(struct sched_task *t);
-
-/* Count hook checking s->deadline_ms; also used while a script's top level runs. */
-void sched_hook_arm(lua_State *L);
 
 #endif

@@ -1,10 +1,10 @@
 #include "lua/script.h"
 
-#include "app/config.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "lua/limits.h"
+#include "lua/runtime.h"
 #include "lua/sandbox.h"
-#include "lua/sched.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -66,8 +66,8 @@ static int run_top_level(struct script *s, char *err, size_t errlen) {
         lua_setupvalue(L, -2, 1);
         s->loading = 1;
         s->timed_out = 0;
-        s->deadline_ms = util_now_ms() + (uint64_t)s->limit_ms;
-        sched_hook_arm(L);
+        s->deadline_ms = util_now_ms() + (uint64_t)s->limits->handler_timeout_ms;
+        limits_arm(L);
         rc = lua_pcall(L, 0, 0, -2);
         lua_sethook(L, NULL, 0, 0);
         s->loading = 0;
@@ -75,7 +75,7 @@ static int run_top_level(struct script *s, char *err, size_t errlen) {
     if (rc != LUA_OK) {
         if (rc == LUA_ERRMEM)
             snprintf(err, errlen, "%s: not enough memory (limits.memory_mb = %d)", s->path,
-                     s->mem_limit_mb);
+                     s->limits->memory_mb);
         else
             snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         lua_settop(L, 0);
@@ -85,14 +85,7 @@ static int run_top_level(struct script *s, char *err, size_t errlen) {
     return 0;
 }
 
-struct script *script_open(const struct config *cfg, const char *dir, const char *file,
-                           const char *lua_dir, char *err, size_t errlen) {
-    const struct script_args a = { cfg, dir, file, lua_dir, NULL, NULL };
-    return script_open_with(&a, err, errlen);
-}
-
-struct script *script_open_with(const struct script_args *a, char *err, size_t errlen) {
-    const struct config *cfg = a->cfg;
+struct script *script_open(const struct script_args *a, char *err, size_t errlen) {
     const char *dir = a->dir, *file = a->file;
     struct script *s = calloc(1, sizeof *s);
     if (!s) goto nomem;
@@ -101,16 +94,12 @@ struct script *script_open_with(const struct script_args *a, char *err, size_t e
     s->path = malloc(plen);
     if (!s->name || !s->path) goto nomem;
     snprintf(s->path, plen, "%s/%s", dir, file);
-    s->cfg = cfg;
+    s->limits = a->limits;
     s->lua_dir = a->lua_dir;
     s->scripts_dir = dir;
     s->store = a->store;
     s->vars = a->vars;
-    s->mem_limit = (size_t)cfg->limits.memory_mb << 20;
-    s->limit_ms = cfg->limits.handler_timeout_ms;
-    s->mem_limit_mb = cfg->limits.memory_mb;
-    s->max_depth = cfg->limits.max_recursion;
-    s->max_coroutines = cfg->limits.max_coroutines;
+    s->mem_limit = (size_t)(a->limits->memory_mb > 0 ? a->limits->memory_mb : 0) << 20;
     s->L = lua_newstate(script_alloc, s);
     if (!s->L) goto nomem;
     *(struct script **)lua_getextraspace(s->L) = s;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct config;
+struct runtime_limits;
 struct sched_task;
 struct store;
 struct bind_vars_options;
@@ -24,10 +24,10 @@ struct script {
     lua_State *L;
     char *name;              /* "echo.lua": log tag */
     char *path;              /* chunk name without '@': what error positions show */
-    const struct config *cfg;
-    const char *lua_dir;     /* the Lua half of lark (NULL: none found) */
+    const struct runtime_limits *limits;  /* the runtime's; outlives the script */
+    const char *lua_dir;     /* the Lua half of lark on disk; NULL: the embedded copy */
     const char *scripts_dir;
-    size_t mem_used, mem_limit;
+    size_t mem_used, mem_limit;  /* bytes; mem_limit 0: no cap */
     int loading;             /* top-level chunk running: new globals allowed */
     int env_ref;             /* the script's _ENV */
     int builtins_ref;        /* the allow-listed names, _ENV's __index */
@@ -37,10 +37,6 @@ struct script {
     struct sched_task *current;  /* the task whose coroutine is running, if any */
     uint64_t deadline_ms;        /* when the running code's time budget ends */
     int timed_out;
-    int limit_ms;                /* for the timeout message */
-    int mem_limit_mb;            /* for the memory message */
-    int max_depth;               /* limits.max_recursion: Lua call depth */
-    int max_coroutines;          /* limits.max_coroutines, per event */
     int load_coroutines;         /* coroutines created while no task runs (top level) */
     int limit_hit;               /* a limit failed the code that ran: collect garbage */
     struct store *store;         /* lark.store, shared by every script (NULL: none) */
@@ -53,18 +49,18 @@ static inline struct script *script_of(lua_State *L) {
     return *(struct script **)lua_getextraspace(L);
 }
 
-/* Creates the state, opens the sandbox and the lark module, and runs the file's top
- * level. NULL with "file:line: message" in err on any failure. */
-struct script *script_open(const struct config *cfg, const char *dir, const char *file,
-                           const char *lua_dir, char *err, size_t errlen);
-/* The same with everything a runtime shares with its scripts. */
+/* Everything a runtime shares with its scripts; all of it outlives the script. */
 struct script_args {
-    const struct config *cfg;
-    const char *dir, *file, *lua_dir;
+    const struct runtime_limits *limits;
+    const char *dir, *file;
+    const char *lua_dir;         /* NULL: the Lua half of lark compiled in */
     struct store *store;         /* lark.store (NULL: its calls answer nil, err) */
     const struct bind_vars_options *vars;   /* lark.vars (NULL: empty) */
 };
-struct script *script_open_with(const struct script_args *a, char *err, size_t errlen);
+
+/* Creates the state, opens the sandbox and the lark module, and runs the file's top
+ * level. NULL with "file:line: message" in err on any failure. */
+struct script *script_open(const struct script_args *a, char *err, size_t errlen);
 void script_close(struct script *s);
 
 /* Pushes the handler for an event onto s->L (first match: lark.on(type), the global

@@ -168,7 +168,7 @@ static void call_free(struct http_call *call) {
 /* Ends a call: the connection goes back to the pool when the response left it clean,
  * then done runs with the call already out of the client (so done may free it). */
 static void call_finish(struct http_call *call, const char *error) {
-    struct http_response res;
+    struct http_client_response res;
     memset(&res, 0, sizeof res);
     call_unlink(call);
     event_del(call->timer);
@@ -272,7 +272,7 @@ static void stream_fail(struct http_call *call, enum http_client_error code, con
 
 /* The head is in: done runs with it; 1 when done closed the call (it is freed). */
 static int stream_head(struct http_call *call) {
-    struct http_response res;
+    struct http_client_response res;
     memset(&res, 0, sizeof res);
     res.status = call->parser.status;
     res.body = "";
@@ -615,11 +615,11 @@ void http_client_free(struct http_client *c) {
     free(c);
 }
 
-const char *http_response_header(const struct http_response *res, const char *name) {
+const char *http_client_header(const struct http_client_response *res, const char *name) {
     return res->priv ? http_parser_header(res->priv, name) : NULL;
 }
 
-void http_response_foreach_header(const struct http_response *res,
+void http_client_foreach_header(const struct http_client_response *res,
                                   void (*fn)(void *arg, const char *name, const char *value),
                                   void *arg) {
     const struct http_parser *p = res->priv;

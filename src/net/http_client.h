@@ -13,7 +13,7 @@ struct ssl_ctx_st;
 struct http_client;
 struct http_call;
 
-/* Why a call failed (struct http_response.code, http_call_error). */
+/* Why a call failed (struct http_client_response.code, http_call_error). */
 enum http_client_error {
     HTTP_CLIENT_OK = 0,
     HTTP_CLIENT_E_REQUEST,         /* the request itself is malformed (a header, the URL) */
@@ -46,17 +46,17 @@ struct http_client_request {
     void *check_arg;
 };
 
-struct http_response {
+struct http_client_response {
     int status;                    /* HTTP status, or 0 when no answer came */
     const char *error;             /* set when status is 0: "timeout", "tls: ...", ... */
     const char *body;              /* NUL-terminated; "" when none (and when streaming) */
     size_t body_len;
-    const void *priv;              /* for http_response_header */
+    const void *priv;              /* for http_client_header */
     enum http_client_error code;   /* HTTP_CLIENT_OK when status is set */
 };
 
 /* Called once per request unless cancelled; res and everything in it die on return. */
-typedef void (*http_done_fn)(void *arg, const struct http_response *res);
+typedef void (*http_done_fn)(void *arg, const struct http_client_response *res);
 
 /* ca_file may be NULL. NULL on a TLS setup error (logged). */
 struct http_client *http_client_new(struct event_base *base, const char *ca_file);
@@ -92,10 +92,10 @@ struct ssl_ctx_st *http_client_tls(struct http_client *c);
 struct evdns_base *http_client_dns(struct http_client *c);
 
 /* A response header by case-insensitive name, or NULL. */
-const char *http_response_header(const struct http_response *res, const char *name);
+const char *http_client_header(const struct http_client_response *res, const char *name);
 
 /* Calls fn for each response header in the order received (names as sent). */
-void http_response_foreach_header(const struct http_response *res,
+void http_client_foreach_header(const struct http_client_response *res,
                                   void (*fn)(void *arg, const char *name, const char *value),
                                   void *arg);
 

@@ -1,8 +1,12 @@
-/* The one HTTP/1.1 server of the project (webhook, admin, emulator): evconnlistener +
- * bufferevent and the head parser in http_request.c. Keep-alive with one request at a
- * time per connection (pipelined bytes wait their turn), Content-Length bodies only,
- * bounded heads and bodies, idle and per-request deadlines. A handler answers now or
- * later (deferred), or takes the connection over (a WebSocket upgrade).
+/* The one HTTP/1.1 server of the project (webhook, admin, emulator): the listener here,
+ * each connection's state machine in http_conn.c, the head parser in http_request.c and
+ * the answer formatter in http_response.c. Keep-alive with one request at a time per
+ * connection (pipelined bytes wait their turn), Content-Length bodies only, bounded
+ * heads and bodies, idle and per-request deadlines that bytes of nothing (bare CRLFs)
+ * cannot extend, buffers released once a request is answered, connections capped in
+ * all and per peer address, and a listener that survives running out of descriptors.
+ * A handler answers now or later (deferred), or takes the connection over (a WebSocket
+ * upgrade; a taken connection no longer counts against the caps).
  *
  * Everything the server refuses itself (malformed heads, 413, 431, 501, 505, a request
  * not finished in time) is answered with JSON {"msg":"..."} and one log line
@@ -23,6 +27,9 @@ struct http_server_req;
  * server answers 500. */
 typedef void (*http_server_handler)(struct http_server_req *req, void *arg);
 
+#define HTTP_SERVER_MAX_CONNECTIONS 1024       /* default of max_connections */
+#define HTTP_SERVER_MAX_CONNECTIONS_PER_IP 64   /* default of max_connections_per_ip */
+
 struct http_server_options {
     const char *module;          /* log tag ("webhook"); kept by pointer */
     http_server_handler handler;
@@ -31,14 +38,32 @@ struct http_server_options {
     int idle_timeout_ms;         /* keep-alive wait for the next request (0: 60 s) */
     int request_timeout_ms;      /* first byte to last byte of a request (0: 10 s) */
     int write_timeout_ms;        /* a peer that stops reading its answer (0: 30 s) */
+    /* Open connections in all, and from one peer address (0: the defaults above). A
+     * connection over either is answered 503 {"msg":...} and closed at once, with a log
+     * line "refused 503 from IP:PORT: ..." at most once a second. */
+    int max_connections;
+    int max_connections_per_ip;
+};
+
+/* What a server holds and has refused, for tests and metrics. */
+struct http_server_stats {
+    int connections;             /* open connections (taken ones not counted) */
+    size_t bytes_held;           /* request buffers: heads, bodies, unread input, unsent output */
+    unsigned long refused;       /* connections answered 503 for a connection cap */
+    unsigned long shed;          /* connections closed unanswered: out of file descriptors */
+    unsigned long accept_pauses; /* times accepting paused after accept() failed */
 };
 
 /* Binds listen ("host:port", "[::1]:port"; port 0: the kernel picks) and logs
- * "listening on HOST:PORT" with the bound port. NULL (logged) on a malformed address
- * or a bind failure. */
+ * "listening on HOST:PORT" with the bound port. Keeps one spare descriptor (/dev/null):
+ * when accept() fails for want of descriptors, it is given up to accept and close the
+ * waiting connection (logged "shed"), and accepting pauses 200 ms rather than spin.
+ * NULL (logged) on a malformed address or a bind failure. */
 struct http_server *http_server_new(struct event_base *base, const char *listen,
                                     const struct http_server_options *opt);
 int http_server_port(const struct http_server *s);
+/* Fills out with the server's current figures. */
+void http_server_stats(const struct http_server *s, struct http_server_stats *out);
 /* Closes the listening socket (new connections are refused); open connections are
  * served on, deferred answers still go out. */
 void http_server_stop(struct http_server *s);

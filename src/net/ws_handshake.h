@@ -1,4 +1,5 @@
-/* The RFC 6455 opening handshake, client side (pure: text in, verdicts out). */
+/* The RFC 6455 opening handshake (pure: text in, verdicts out): the accept key, which
+ * the emulator's server side shares, and the client's request and verdicts. */
 #ifndef LARKGW_NET_WS_HANDSHAKE_H
 #define LARKGW_NET_WS_HANDSHAKE_H
 

@@ -105,7 +105,7 @@ static void call_finish(struct openapi_call *c) {
     call_pump(api);
 }
 
-static void call_on_http(void *arg, const struct http_response *res);
+static void call_on_http(void *arg, const struct http_client_response *res);
 
 static void call_send(struct openapi_call *c) {
     struct openapi *api = c->api;
@@ -152,7 +152,7 @@ static int call_retry_token(struct openapi_call *c, int code) {
     return 1;
 }
 
-static int reset_wait_ms(const struct openapi *api, const struct http_response *res) {
+static int reset_wait_ms(const struct openapi *api, const struct http_client_response *res) {
     const char *h = api->t.header(api->t.ctx, res, "x-ogw-ratelimit-reset");
     char *end;
     long s = h ? strtol(h, &end, 10) : -1;
@@ -160,7 +160,8 @@ static int reset_wait_ms(const struct openapi *api, const struct http_response *
     return ms > api->o.rate_wait_max_ms ? api->o.rate_wait_max_ms : (int)ms;
 }
 
-static int call_retry_rate(struct openapi_call *c, int code, const struct http_response *res) {
+static int call_retry_rate(struct openapi_call *c, int code,
+                           const struct http_client_response *res) {
     struct openapi *api = c->api;
     if ((code != OPENAPI_CODE_RATE_LIMITED && res->status != 429) || c->rate_left <= 0) return 0;
     int wait = reset_wait_ms(api, res);
@@ -173,7 +174,7 @@ static int call_retry_rate(struct openapi_call *c, int code, const struct http_r
     return 1;
 }
 
-static void call_on_http(void *arg, const struct http_response *res) {
+static void call_on_http(void *arg, const struct http_client_response *res) {
     struct openapi_call *c = arg;
     struct openapi *api = c->api;
     c->http_active = 0;

@@ -114,7 +114,7 @@ void openapi_ticket_drop(struct openapi *api) {
     if (api->state_dir && ticket_path(api, path, sizeof path) == 0) unlink(path);
 }
 
-static void resend_on_http(void *arg, const struct http_response *res) {
+static void resend_on_http(void *arg, const struct http_client_response *res) {
     struct openapi *api = arg;
     api->resend_http = NULL;
     struct oa_error err = { 0 };

@@ -112,7 +112,7 @@ static void fetch_fail(struct oa_fetch *f, int code, const char *msg) {
     event_active(f->ev, 0, 0);
 }
 
-static void fetch_on_http(void *arg, const struct http_response *res);
+static void fetch_on_http(void *arg, const struct http_client_response *res);
 
 static void fetch_send(struct oa_fetch *f, const char *app_token) {
     struct openapi *api = f->api;
@@ -177,7 +177,7 @@ static int fetch_recover(struct oa_fetch *f, int code) {
     return 1;
 }
 
-static void fetch_on_http(void *arg, const struct http_response *res) {
+static void fetch_on_http(void *arg, const struct http_client_response *res) {
     struct oa_fetch *f = arg;
     struct openapi *api = f->api;
     f->http_active = 0;

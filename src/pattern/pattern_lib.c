@@ -5,7 +5,7 @@
 
 #include <lauxlib.h>
 
-#include "pattern/pattern.h"
+#include "pattern/pattern_int.h"
 
 struct budget {
     pattern_check_fn check;

@@ -11,7 +11,7 @@
 
 #include <lauxlib.h>
 
-#include "pattern/pattern.h"
+#include "pattern/pattern_int.h"
 
 #define ESC '%'
 

@@ -1,13 +1,14 @@
 #include "store/store.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
+#include "store/siphash.h"
 
 /* Open hashing with chains; expired entries are dropped when touched, and by a sweep
- * when the store is full, so a full store of stale keys frees itself. */
+ * when the store is full, so a full store of stale keys frees itself. Scripts choose the
+ * keys, so the hash is keyed with a secret per store: nobody can aim keys at one chain. */
 struct entry {
     struct entry *next;
     uint64_t hash, expires_ms;     /* 0: never */
@@ -18,17 +19,15 @@ struct entry {
 };
 
 struct store {
-    pthread_mutex_t lock;
+    unsigned char key[SIPHASH_KEY_LEN];
     struct entry **buckets;
     size_t nbuckets, count, bytes, max_entries, max_bytes;
     uint64_t swept_ms;
     uint64_t (*now_ms)(void);
 };
 
-static uint64_t store_hash(const char *key, size_t len) {
-    uint64_t h = 1469598103934665603ULL;           /* FNV-1a */
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
-    return h;
+static uint64_t store_hash(const struct store *s, const char *key, size_t len) {
+    return siphash(s->key, key, len);
 }
 
 static size_t entry_bytes(const struct entry *e) { return sizeof *e + e->klen + e->vlen; }
@@ -38,14 +37,14 @@ struct store *store_new(size_t max_entries, size_t max_bytes, uint64_t (*now_ms)
     if (!s) return NULL;
     s->nbuckets = 1024;
     s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
-    if (!s->buckets) {
+    if (!s->buckets || siphash_random_key(s->key) < 0) {
+        free(s->buckets);
         free(s);
         return NULL;
     }
     s->max_entries = max_entries;
     s->max_bytes = max_bytes;
     s->now_ms = now_ms ? now_ms : util_now_ms;
-    pthread_mutex_init(&s->lock, NULL);
     return s;
 }
 
@@ -57,7 +56,6 @@ void store_free(struct store *s) {
             free(e);
         }
     free(s->buckets);
-    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
@@ -138,7 +136,7 @@ static struct entry *entry_new(const char *key, size_t klen, const struct store_
     return e;
 }
 
-/* Caller holds the lock. Replaces the live entry at *old (may be NULL). */
+/* Replaces the live entry at *old (may be NULL). */
 static int store_put(struct store *s, struct entry **old, struct entry *e) {
     size_t freed = old ? entry_bytes(*old) : 0;
     if (!old && s->count >= s->max_entries) store_sweep(s);
@@ -163,19 +161,15 @@ int store_set(struct store *s, const char *key, size_t klen, const struct store_
         return STORE_OK;
     }
     if (klen + (v->type == STORE_STRING ? v->len : 0) > s->max_bytes) return STORE_ETOOBIG;
-    uint64_t h = store_hash(key, klen);
-    pthread_mutex_lock(&s->lock);
+    uint64_t h = store_hash(s, key, klen);
     uint64_t expires = ttl_s > 0 ? s->now_ms() + (uint64_t)(ttl_s * 1000.0) : 0;
     struct entry *e = entry_new(key, klen, v, h, expires);
-    int rc = e ? store_put(s, store_find(s, key, klen, h), e) : STORE_ENOMEM;
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return e ? store_put(s, store_find(s, key, klen, h), e) : STORE_ENOMEM;
 }
 
 void store_get(struct store *s, const char *key, size_t klen, struct store_value *out) {
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&s->lock);
-    struct entry **link = store_find(s, key, klen, store_hash(key, klen));
+    struct entry **link = store_find(s, key, klen, store_hash(s, key, klen));
     if (link) {
         struct entry *e = *link;
         out->type = e->type;
@@ -193,13 +187,11 @@ void store_get(struct store *s, const char *key, size_t klen, struct store_value
         else if (e->type == STORE_NUMBER) out->u.n = e->num.n;
         else out->u.b = e->num.b;
     }
-    pthread_mutex_unlock(&s->lock);
 }
 
 int store_incr(struct store *s, const char *key, size_t klen, int64_t n, int64_t *result) {
-    uint64_t h = store_hash(key, klen);
+    uint64_t h = store_hash(s, key, klen);
     int rc = STORE_OK;
-    pthread_mutex_lock(&s->lock);
     struct entry **link = store_find(s, key, klen, h);
     if (link && (*link)->type != STORE_INTEGER) {
         rc = STORE_ETYPE;
@@ -212,24 +204,16 @@ int store_incr(struct store *s, const char *key, size_t klen, int64_t n, int64_t
         rc = e ? store_put(s, NULL, e) : STORE_ENOMEM;
         if (rc == STORE_OK) *result = n;
     }
-    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
 int store_delete(struct store *s, const char *key, size_t klen) {
-    pthread_mutex_lock(&s->lock);
-    struct entry **link = store_find(s, key, klen, store_hash(key, klen));
+    struct entry **link = store_find(s, key, klen, store_hash(s, key, klen));
     if (link) entry_unlink(s, link);
-    pthread_mutex_unlock(&s->lock);
     return link != NULL;
 }
 
-size_t store_count(struct store *s) {
-    pthread_mutex_lock(&s->lock);
-    size_t n = s->count;
-    pthread_mutex_unlock(&s->lock);
-    return n;
-}
+size_t store_count(struct store *s) { return s->count; }
 
 const char *store_strerror(int err) {
     switch (err) {

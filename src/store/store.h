@@ -1,6 +1,8 @@
-/* lark.store: a small key/value store with per-key TTL, shared by every script and
- * worker, outliving reloads. Bounded in entries and bytes; thread-safe (one mutex:
- * it is off the hot path of event dispatch). Values are strings, numbers or booleans. */
+/* lark.store: a small key/value store with per-key TTL, shared by every script of the
+ * process and outliving reloads. Bounded in entries and bytes. Not thread-safe: the
+ * process runs its scripts on one event loop, so there is nothing to lock. Values are
+ * strings, numbers or booleans. Its hash is keyed with a random secret per store
+ * (SipHash), so keys a script chooses cannot be aimed at one chain. */
 #ifndef LARKGW_STORE_H
 #define LARKGW_STORE_H
 
@@ -20,7 +22,8 @@ enum store_error { STORE_OK = 0, STORE_EFULL = -1, STORE_ETYPE = -2, STORE_ENOME
 
 struct store;
 
-/* now_ms may be NULL (the monotonic clock); tests inject a clock. */
+/* now_ms may be NULL (the monotonic clock); tests inject a clock. NULL when out of
+ * memory or when no random key can be had. */
 struct store *store_new(size_t max_entries, size_t max_bytes, uint64_t (*now_ms)(void));
 void store_free(struct store *s);
 

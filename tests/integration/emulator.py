@@ -9,7 +9,7 @@ RFC 6455 client) for tests that talk to the emulator directly.
             em.send_text("hi")
             ack = em.wait_acks(1)[0]
 
-The OpenAPI side (PROTOCOL.md §4): em.api_calls(), em.wait_api_calls(n), em.tokens(),
+The OpenAPI side: em.api_calls(), em.wait_api_calls(n), em.tokens(),
 em.openapi_settings(latency_ms=..., rate_limit={...}), em.invalidate_tokens(...),
 em.push_app_ticket(); em.api(...) calls the OpenAPI as a client would, and
 WebhookReceiver stands in for a gateway's webhook (app tickets go there).
@@ -33,9 +33,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness import BIN, START_TIMEOUT, STOP_TIMEOUT, LogReader, http, wait_until
 
+# The emulator's default credentials. The app id has the platform's shape ("cli_" and
+# 16 hex digits): the official Node SDK's WSClient refuses any other.
+DEFAULT_APP_ID = "cli_e3a1a70000000001"
+DEFAULT_APP_SECRET = "emulator-secret"
 
 class Emulator:
-    def __init__(self, args=None, app_id="cli_emulator", app_secret="emulator-secret",
+    def __init__(self, args=None, app_id=DEFAULT_APP_ID, app_secret=DEFAULT_APP_SECRET,
                  client_config=None, verification_token=None, encrypt_key=None,
                  webhook=None, redeliver_ms=None, start=True, env=None):
         self.app_id = app_id
@@ -212,7 +216,7 @@ class Emulator:
         return wait_until(lambda: (lambda c: (c,) if len(c) == n else None)(self.connections(True)),
                           timeout=timeout, what="%d open connection(s)" % n)[0]
 
-    # the OpenAPI (PROTOCOL.md §4): settings, call records, tokens, app tickets
+    # the OpenAPI: settings, call records, tokens, app tickets
 
     def openapi_settings(self, **kw):
         """POST /_emu/openapi: latency_ms, latency_paths, rate_limit, invalid_status,
@@ -456,9 +460,11 @@ class Frame:
             raise ValueError("required field missing")
         return f
 
-    def ack(self, code=200, data=None, biz_rt=1):
-        """The client's answer (PROTOCOL.md §1.4): this frame plus biz_rt, new payload."""
-        body = {"code": code, "headers": {}}
+    def ack(self, code=200, data=None, biz_rt=1, headers=True):
+        """The client's answer: this frame (SeqID, LogID, service, method, headers) plus a
+        biz_rt header, its payload replaced by {"code", "headers": {}, "data": base64}.
+        headers=False leaves "headers" out of the payload, as the official Node SDK does."""
+        body = {"code": code, "headers": {}} if headers else {"code": code}
         if data is not None:
             body["data"] = base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
         return Frame(self.seq_id, self.log_id, self.service, self.method,

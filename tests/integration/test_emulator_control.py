@@ -1,5 +1,5 @@
-"""The emulator's control API, its HTTP server's bounds, webhook delivery (PROTOCOL.md
-§2: plain, encrypted, signed) and `larkgw emulator send`."""
+"""The emulator's control API, its HTTP server's bounds, webhook delivery (plain,
+encrypted, signed) and `larkgw emulator send`."""
 import base64
 import hashlib
 import json

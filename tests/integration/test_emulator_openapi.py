@@ -1,4 +1,4 @@
-"""The emulator's OpenAPI against PROTOCOL.md §4, from the client's side: token flows
+"""The emulator's OpenAPI against the platform's rules, from the client's side: token flows
 (self-built and marketplace), the 30-minute rule, one token per tenant, invalidation
 codes whatever the HTTP status, 429 with x-ogw-ratelimit-reset, latency that does not
 serialise concurrent calls, im send/reply validation, and the call records."""

@@ -1,15 +1,16 @@
-"""The emulator against PROTOCOL.md §1, spoken to directly: discovery, the RFC 6455
+"""The emulator's long connection, spoken to directly: discovery, the RFC 6455
 handshake, pbbp2 pings and pongs, event frames, fragments, acks and re-delivery."""
 import base64
 import json
+import re
 import socket
 import struct
 import time
 import unittest
 import urllib.parse
 
-from emulator import (OP_BINARY, OP_CLOSE, OP_TEXT, Closed, Emulator, Frame, RawWs,
-                      accept_key)
+from emulator import (DEFAULT_APP_ID, DEFAULT_APP_SECRET, OP_BINARY, OP_CLOSE, OP_TEXT,
+                      Closed, Emulator, Frame, RawWs, accept_key)
 from harness import http, wait_until
 
 DEFAULT_CONFIG = {"PingInterval": 120, "ReconnectCount": -1, "ReconnectInterval": 120,
@@ -31,6 +32,18 @@ class Discovery(unittest.TestCase):
             self.assertEqual(answer["data"]["ClientConfig"], DEFAULT_CONFIG)
             _, again = em.discover()
             self.assertNotEqual(again["data"]["URL"], answer["data"]["URL"])
+
+    def test_default_app_id_has_the_platform_shape(self):
+        # No --app-id: the binary's own default, which real SDKs must accept.
+        em = Emulator(start=False)
+        em.args = []
+        with em.start():
+            self.assertRegex(DEFAULT_APP_ID, r"^cli_[0-9a-f]{16}$")
+            self.assertIn("app_id %s," % DEFAULT_APP_ID, em.log())
+            status, answer = em.discover(DEFAULT_APP_ID, DEFAULT_APP_SECRET)
+            self.assertEqual((status, answer["code"]), (200, 0))
+            status, answer = em.discover("cli_emulator", DEFAULT_APP_SECRET)
+            self.assertEqual(answer["code"], 514)
 
     def test_wrong_credentials_are_code_514(self):
         with Emulator() as em:
@@ -167,6 +180,19 @@ class Frames(unittest.TestCase):
             self.assertEqual(ack["headers"]["biz_rt"], "7")
             wait_until(lambda: em.stats()["pending"] == 0, what="event settled")
 
+    def test_ack_without_headers_in_its_payload_is_accepted(self):
+        # The official Node SDK acks {"code": 200} with no "headers"; the platform takes it.
+        with Emulator() as em, em.connect() as ws:
+            sent = em.send_text("node sdk")
+            f = ws.recv_frame()
+            ack_frame = f.ack(200, headers=False)
+            self.assertNotIn(b"headers", ack_frame.payload)
+            ws.send_frame(ack_frame)
+            ack = em.wait_acks(1)[0]
+            self.assertEqual((ack["message_id"], ack["code"], ack["errors"]),
+                             (sent["message_id"], 200, []))
+            wait_until(lambda: em.stats()["pending"] == 0, what="event settled")
+
     def test_card_frame(self):
         with Emulator() as em, em.connect() as ws:
             env = {"schema": "2.0", "header": {"event_id": "e-card", "event_type":
@@ -192,6 +218,10 @@ class Frames(unittest.TestCase):
             ack = em.wait_acks(2)[1]
             self.assertEqual(ack["errors"], ["data is not base64"])
             self.assertEqual((ack["code"], ack["data"]), (200, None))
+            ws.send_frame(Frame(f.seq_id, f.log_id, f.service, 1, f.headers + [("biz_rt", "3")],
+                                b'{"code":200,"headers":"none"}'))
+            ack = em.wait_acks(3)[2]
+            self.assertEqual(ack["errors"], ["payload headers is not an object"])
 
     def test_fragments_out_of_order(self):
         with Emulator() as em, em.connect() as ws:

@@ -4,10 +4,11 @@ ways, verification on (a wrong host name and an unknown CA refused), every refus
 answered not followed, streaming with res:chunks() and res:sse() over awkward framing,
 lark.vars read-only, and nothing of the request in the log."""
 import json
+import signal
 import unittest
 
 import lark_crypto as lc
-from harness import GatewayCase, wait_until
+from harness import Daemon, GatewayCase, lua_value, wait_until
 from https_server import TestCA, TestServer, free_port
 
 SCRIPT = r'''
@@ -284,6 +285,42 @@ class LarkHttp(GatewayCase):
         self.assertEqual(r["second"]["err_code"], "too_many", r)
         self.assertIn("http.max_per_script", r["second"]["err_msg"])
         self.assertEqual(r["third"], 200)
+
+    def test_sighup_reads_vars_and_allow_again(self):
+        d = self.start([])
+        r = self.call(d, "fetch https://localhost:%d/echo" % self.srv.port)
+        self.assertEqual(r["err_code"], "not_allowed")
+        cfg = dict(d.config)
+        cfg["vars"] = {"llm_url": "https://localhost/v2", "n": 43, "flag": False}
+        cfg["http"] = {"timeout_s": 5}
+        with open(d.config_path, "a") as f:
+            f.write('vars = %s\nhttp = { allow = { "localhost:%d" } }\n'
+                    % (lua_value(cfg["vars"]), self.srv.port))
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"reloaded scripts")
+        r = self.call(d, "vars")
+        self.assertEqual(r, {"url": "https://localhost/v2", "n": 43, "flag": False,
+                             "write_refused": True})
+        r = self.call(d, "fetch https://localhost:%d/echo" % self.srv.port)
+        self.assertEqual(r["status"], 200, r)
+        # a config that does not load keeps everything as it was
+        with open(d.config_path, "a") as f:
+            f.write('http = { allow = { "bad entry" } }\n')
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"reload failed, the previous config and scripts stay: http\.allow\[1\]")
+        r = self.call(d, "vars")
+        self.assertEqual(r["n"], 43)
+
+    def test_bad_config_refused_at_start(self):
+        for config, args, want in (
+                ({"vars": {"x": {"y": 1}}}, [], "key 'vars.x': string, number or boolean"),
+                ({}, ["--set", "http.allow=ok.example,bad host"], "http.allow[2]"),
+                ({"http": {"max_body": 0}}, [], "key 'http.max_body'")):
+            d = Daemon(config=config, extra_args=args, scripts={"h.lua": SCRIPT}, start=False)
+            self.addCleanup(d.cleanup)
+            code, log = d.start(expect_fail=True)
+            self.assertNotEqual(code, 0)
+            self.assertIn(want, log)
 
     def test_vars(self):
         d = self.start(["localhost"], scripts={"h.lua": SCRIPT, "top.lua": TOP})

@@ -47,8 +47,8 @@ static void test_types(void) {
 static void test_bounds(void) {
     struct fixture fx;
     fx_init(&fx);
-    fx.cfg.store.max_entries = 3;
-    fx.cfg.store.max_bytes = 4096;
+    fx.opts.store_max_entries = 3;
+    fx.opts.store_max_bytes = 4096;
     fx_write(&fx, "a.lua",
              "local s = lark.store\n"
              "function on_event()\n"
@@ -75,7 +75,7 @@ static void test_shared_and_reload(void) {
     struct fixture fx;
     fx_init(&fx);
     struct store *st = store_new(100, 1 << 20, NULL);
-    fx.rt = runtime_new(NULL, &fx.cfg);
+    fx.rt = runtime_new(NULL, &fx.opts);
     runtime_set_store(fx.rt, st);
     fx_write(&fx, "a.lua", "function on_event() assert(lark.store.incr('hits') >= 1) end\n");
     fx_write(&fx, "b.lua", "function on_event() lark.log.info('b sees', lark.store.get('hits')) end\n");

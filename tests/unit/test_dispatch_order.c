@@ -3,7 +3,7 @@
  * capture, and shutdown with events still waiting. Handlers wait with lark.sleep on a
  * real event loop; every check is about order, never about how long something took. */
 #include "event/chatq.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "test.h"
 #include "test_lua_fixture.h"
 
@@ -44,14 +44,14 @@ struct env {
 static void setup(struct env *e, int deadline_ms, int order_chat, int queue_max) {
     char err[512];
     fx_init(&e->fx);
-    e->fx.cfg.ack_deadline_ms = deadline_ms;
-    e->fx.cfg.order = order_chat ? CONFIG_ORDER_CHAT : CONFIG_ORDER_NONE;
-    e->fx.cfg.order_queue_max = queue_max;
+    e->fx.dopts.ack_deadline_ms = deadline_ms;
+    e->fx.dopts.order = order_chat ? DISPATCH_ORDER_CHAT : DISPATCH_ORDER_NONE;
+    e->fx.dopts.order_queue_max = queue_max;
     e->base = event_base_new();
     fx_write(&e->fx, "bot.lua", script);
-    e->fx.rt = runtime_new(e->base, &e->fx.cfg);
+    e->fx.rt = runtime_new(e->base, &e->fx.opts);
     CHECK_EQ_INT(fx_load(&e->fx, err, sizeof err), 0);
-    e->d = dispatcher_new(e->base, &e->fx.cfg, e->fx.rt);
+    e->d = dispatcher_new(e->base, &e->fx.dopts, e->fx.rt);
     CHECK(e->d != NULL);
 }
 
@@ -194,7 +194,9 @@ static void test_queue_bound(void) {
 static void test_in_flight_bound(void) {
     struct env e;
     setup(&e, 60000, 0, 10);
-    e.fx.cfg.max_in_flight = 2;
+    dispatcher_free(e.d);  /* it copied its options */
+    e.fx.dopts.max_in_flight = 2;
+    e.d = dispatcher_new(e.base, &e.fx.dopts, e.fx.rt);
     struct answer a, b, c;
     submit_msg(&e, "e1", "oc_1", "slow A", &a);
     submit_msg(&e, "e2", "oc_2", "slow B", &b);

@@ -8,6 +8,10 @@
 
 #include "base/util.h"
 #include "emulator/emu.h"
+#include "emulator/emu_answer.h"
+#include "emulator/emu_cardkit.h"
+#include "emulator/emu_http.h"
+#include "emulator/emu_openapi.h"
 
 static struct emu *emu_new(void) {
     struct emu *e = calloc(1, sizeof *e);

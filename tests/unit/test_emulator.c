@@ -1,4 +1,4 @@
-/* The emulator's pure parts: envelope ids. Its HTTP server is net/http_server
+/* The emulator's pure parts: envelope ids, the OpenAPI answer shape. Its HTTP server is net/http_server
  * (tests/unit/test_http_server*.c); the rest is tested end to end in tests/integration
  * (and the OpenAPI's endpoints in test_emulator_openapi.c). */
 #include "test.h"
@@ -6,6 +6,9 @@
 #include <stdlib.h>
 
 #include "emulator/emu.h"
+#include "emulator/emu_answer.h"
+#include "emulator/emu_envelope.h"
+#include "emulator/emu_http.h"
 
 static void test_envelope_event_id(void) {
     cJSON *v2 = cJSON_Parse("{\"schema\":\"2.0\",\"header\":{\"event_id\":\"e1\"}}");
@@ -30,8 +33,43 @@ static void test_request_without_server(void) {
     CHECK(emu_req_header(&r, "Host") == NULL);
 }
 
+/* The platform's answer: {"code","msg"}, and on an error the log id in "error" too. */
+static void test_call_answer(void) {
+    struct emu_call c = { .log_id = "20261202093000ABCDEF" };
+    CHECK(emu_call_answer(&c, 200, 0, "success") != NULL);
+    char *ok = cJSON_PrintUnformatted(c.answer);
+    CHECK_EQ_STR(ok, "{\"code\":0,\"msg\":\"success\"}");
+    CHECK_EQ_INT(c.status, 200);
+    cJSON *e = emu_call_answer(&c, 400, 10003, "invalid param");
+    char *err = cJSON_PrintUnformatted(e);
+    CHECK_EQ_STR(err, "{\"code\":10003,\"msg\":\"invalid param\","
+                      "\"error\":{\"log_id\":\"20261202093000ABCDEF\"}}");
+    CHECK_EQ_INT(c.status, 400);
+    cJSON_free(ok);
+    cJSON_free(err);
+    cJSON_Delete(c.answer);
+}
+
+static void test_json_int(void) {
+    cJSON *o = cJSON_Parse("{\"a\":5,\"b\":2.5,\"c\":\"5\",\"d\":99}");
+    char err[96] = "";
+    long v = -1;
+    CHECK_EQ_INT(emu_json_int(o, "none", 0, 10, &v, err, sizeof err), 0);
+    CHECK_EQ_INT(v, -1);
+    CHECK_EQ_INT(emu_json_int(o, "a", 0, 10, &v, err, sizeof err), 1);
+    CHECK_EQ_INT(v, 5);
+    CHECK_EQ_INT(emu_json_int(o, "b", 0, 10, &v, err, sizeof err), -1);
+    CHECK_EQ_STR(err, "'b' must be an integer in [0, 10]");
+    CHECK_EQ_INT(emu_json_int(o, "c", 0, 10, &v, err, sizeof err), -1);
+    CHECK_EQ_INT(emu_json_int(o, "d", 0, 10, &v, err, sizeof err), -1);
+    CHECK_EQ_INT(v, 5);
+    cJSON_Delete(o);
+}
+
 int main(void) {
     RUN(test_envelope_event_id);
     RUN(test_request_without_server);
+    RUN(test_call_answer);
+    RUN(test_json_int);
     return test_report();
 }

@@ -6,6 +6,11 @@
 #include <stdlib.h>
 
 #include "emulator/emu.h"
+#include "emulator/emu_answer.h"
+#include "emulator/emu_http.h"
+#include "emulator/emu_im.h"
+#include "emulator/emu_openapi.h"
+#include "emulator/emu_token.h"
 
 static struct emu *emu_new(void) {
     struct emu *e = calloc(1, sizeof *e);

@@ -1,4 +1,4 @@
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "test.h"
 #include "test_lua_fixture.h"
 
@@ -47,10 +47,10 @@ static char *msg_event(char *buf, size_t len, const char *event_id, const char *
 static struct dispatcher *setup(struct fixture *fx, const char *token) {
     char err[512];
     fx_init(fx);
-    if (token) fx->cfg.verification_token = strdup(token);
+    fx->dopts.verification_token = token;
     fx_write(fx, "count.lua", counting_script);
     CHECK_EQ_INT(fx_load(fx, err, sizeof err), 0);
-    return dispatcher_new(NULL, &fx->cfg, fx->rt);
+    return dispatcher_new(NULL, &fx->dopts, fx->rt);
 }
 
 static void test_challenge(void) {
@@ -99,6 +99,36 @@ static void test_token_and_flags(void) {
     CHECK_EQ_INT(st.rejected, 3);
     CHECK_EQ_INT(st.handled, 3);
     CHECK_EQ_INT(st.in_flight, 0);
+    dispatcher_free(d);
+    fx_free(&fx);
+}
+
+/* Scripts never see the verification token (2.0 header.token, 1.0 token): checked
+ * here, stripped before the event becomes a Lua table, so a debug print of the event
+ * cannot log it. */
+static const char *token_script =
+    "function on_event(event)\n"
+    "  lark.log.info('tokens', event.token, event.header and event.header.token,\n"
+    "                lark.event.token, lark.event.header and lark.event.header.token)\n"
+    "  lark.log.info('as json ' .. lark.json.encode(event))\n"
+    "end\n";
+
+static void test_scripts_never_see_the_token(void) {
+    struct fixture fx;
+    char err[512], ev[1024];
+    fx_init(&fx);
+    fx.dopts.verification_token = "vt-secret-41";
+    fx_write(&fx, "t.lua", token_script);
+    CHECK_EQ_INT(fx_load(&fx, err, sizeof err), 0);
+    struct dispatcher *d = dispatcher_new(NULL, &fx.dopts, fx.rt);
+    CHECK_EQ_INT(submit(d, msg_event(ev, sizeof ev, "e1", "m1", "vt-secret-41", "x"), 0).status, 200);
+    const char *v1 = "{\"uuid\":\"u1\",\"token\":\"vt-secret-41\",\"ts\":\"1\",\"type\":"
+                     "\"event_callback\",\"event\":{\"type\":\"message\",\"text\":\"t\"}}";
+    CHECK_EQ_INT(submit(d, v1, 0).status, 200);
+    CHECK(fx_log_has(&fx, "t.lua [e1]: tokens nil nil nil nil"));
+    CHECK(fx_log_has(&fx, "t.lua [u1]: tokens nil nil nil nil"));
+    CHECK(fx_log_has(&fx, "t.lua [u1]: as json {"));
+    CHECK(fx_log_lacks(&fx, "vt-secret-41"));
     dispatcher_free(d);
     fx_free(&fx);
 }
@@ -182,7 +212,7 @@ static void test_no_scripts(void) {
     fx_init(&fx);
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), 0);
     struct event_base *base = event_base_new();
-    struct dispatcher *d = dispatcher_new(base, &fx.cfg, fx.rt);
+    struct dispatcher *d = dispatcher_new(base, &fx.dopts, fx.rt);
     CHECK_EQ_INT(submit(d, msg_event(ev, sizeof ev, "e1", "m1", "", "x"), 0).status, 200);
     dispatcher_free(d);
     event_base_free(base);
@@ -197,7 +227,9 @@ static void test_payload_log(void) {
     char ev[4096], big[2100];
     CHECK_EQ_INT(submit(d, msg_event(ev, sizeof ev, "e1", "m1", "vt-secret-77", "hello"), 0).status, 200);
     CHECK(fx_log_lacks(&fx, "payload"));
-    fx.cfg.log.payloads = true;
+    dispatcher_free(d);  /* it copied its options */
+    fx.dopts.log_payloads = true;
+    d = dispatcher_new(NULL, &fx.dopts, fx.rt);
     CHECK_EQ_INT(submit(d, msg_event(ev, sizeof ev, "e2", "m2", "vt-secret-77", "hi"), 0).status, 200);
     CHECK(fx_log_has(&fx, "event e2 (im.message.receive_v1) payload: {\"message\":"
                           "{\"message_id\":\"m2\",\"content\":\"hi\"}}"));
@@ -213,6 +245,7 @@ static void test_payload_log(void) {
 int main(void) {
     RUN(test_challenge);
     RUN(test_token_and_flags);
+    RUN(test_scripts_never_see_the_token);
     RUN(test_malformed);
     RUN(test_duplicates);
     RUN(test_failure_forgets);

@@ -36,7 +36,7 @@ struct result {
     size_t body_len;
 };
 
-static void on_done(void *arg, const struct http_response *res) {
+static void on_done(void *arg, const struct http_client_response *res) {
     struct result *r = arg;
     r->done++;
     r->status = res->status;
@@ -44,7 +44,7 @@ static void on_done(void *arg, const struct http_response *res) {
     snprintf(r->error, sizeof r->error, "%s", res->error ? res->error : "");
     snprintf(r->body, sizeof r->body, "%s", res->body);
     r->body_len = res->body_len;
-    const char *h = http_response_header(res, "x-test");
+    const char *h = http_client_header(res, "x-test");
     snprintf(r->header, sizeof r->header, "%s", h ? h : "");
 }
 

@@ -21,7 +21,7 @@ static void setup(struct env *e, int marketplace, const char *script) {
     e->api = fake_api(e->f, marketplace, NULL, NULL);
     if (marketplace) openapi_set_app_ticket(e->api, "tk-1");
     fx_write(&e->fx, "bot.lua", script);
-    e->fx.rt = runtime_new(e->f->base, &e->fx.cfg);
+    e->fx.rt = runtime_new(e->f->base, &e->fx.opts);
     runtime_set_openapi(e->fx.rt, e->api);
     CHECK_EQ_INT(fx_load(&e->fx, err, sizeof err), 0);
 }
@@ -179,6 +179,32 @@ static void test_top_level_refused(void) {
     fx_free(&fx);
 }
 
+/* Regression: the query encoder kept raw pointers to the query's keys while a __len
+ * could run script code, which removed a later key and collected it; the next lookup
+ * read freed memory (ASan aborts here without the fix). Now every read is raw: __len
+ * never runs, and the key stays readable. */
+static const char *query_len_script =
+    "function on_p2_message_receive_v1()\n"
+    "  local key = ('k'):rep(48) .. 'z'\n"
+    "  local q\n"
+    "  q = { a = setmetatable({ 'one' }, { __len = function()\n"
+    "    q[key] = nil; key = nil; collectgarbage(); collectgarbage()\n"
+    "    lark.log.info('__len ran'); return 1 end }) }\n"
+    "  q[key] = 'v'\n"
+    "  local res, err = lark.api.get('x', { query = q })\n"
+    "  lark.log.info('query call', res and res.code, err)\n"
+    "end\n";
+
+static void test_query_metamethods_do_not_run(void) {
+    struct env e;
+    setup(&e, 0, query_len_script);
+    CHECK_EQ_INT(run_msg(&e), 200);
+    CHECK(fx_log_has(&e.fx, "query call 0 nil"));
+    CHECK(fx_log_lacks(&e.fx, "__len ran"));
+    CHECK_EQ_STR(e.f->reqs[1].path, "/open-apis/x?a=one&kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkz=v");
+    teardown(&e);
+}
+
 /* No credentials configured: nil, err at once, no yield. */
 static void test_not_configured(void) {
     struct fixture fx;
@@ -228,7 +254,12 @@ static void test_sleep_and_wall_bound(void) {
                  "  lark.sleep(0.01)\n  lark.log.info('slept')\n"
                  "  if event.header.event_id == 'ev-test-1' then lark.sleep(30) end\n"
                  "  lark.log.info('woke')\nend\n");
-    e.fx.cfg.limits.handler_max_s = 1;
+    runtime_free(e.fx.rt);  /* it copied its options */
+    e.fx.opts.limits.handler_max_s = 1;
+    e.fx.rt = runtime_new(e.f->base, &e.fx.opts);
+    runtime_set_openapi(e.fx.rt, e.api);
+    char err[512];
+    CHECK_EQ_INT(fx_load(&e.fx, err, sizeof err), 0);
     CHECK_EQ_INT(run_msg(&e), 500);
     CHECK(fx_log_has(&e.fx, "slept"));
     CHECK(fx_log_has(&e.fx, "handler failed: killed: still running after "
@@ -260,6 +291,7 @@ int main(void) {
     RUN(test_tenant_of_event);
     RUN(test_misuse);
     RUN(test_top_level_refused);
+    RUN(test_query_metamethods_do_not_run);
     RUN(test_not_configured);
     RUN(test_cancel_on_free);
     RUN(test_sleep_and_wall_bound);

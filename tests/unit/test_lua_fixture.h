@@ -1,6 +1,7 @@
-/* Shared by the runtime and sandbox tests: a temporary scripts directory, a config
- * pointing at it and at the repo's lua/, a log file to grep, and a way to run one event
- * through the runtime and capture the answer. */
+/* Shared by the runtime and sandbox tests: a temporary scripts directory, runtime and
+ * dispatcher options (the daemon's defaults, the scripts directory, the repo's lua/ as
+ * lua_path), a log file to grep, and a way to run one event through the runtime and
+ * capture the answer. */
 #ifndef LARKGW_TEST_LUA_FIXTURE_H
 #define LARKGW_TEST_LUA_FIXTURE_H
 
@@ -11,14 +12,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app/config.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "event/dispatch.h"
 #include "lua/runtime.h"
 
 struct fixture {
-    char dir[64], log[96];
-    struct config cfg;
+    char dir[64], log[96], lua[512];
+    struct runtime_options opts;
+    struct dispatch_options dopts;
     struct runtime *rt;
     int status, calls;
     char body[4096];
@@ -38,23 +40,25 @@ static inline void fx_init(struct fixture *fx) {
     snprintf(fx->dir, sizeof fx->dir, "/tmp/larkgw-lua-test-XXXXXX");
     if (!mkdtemp(fx->dir)) { perror("mkdtemp"); exit(2); }
     snprintf(fx->log, sizeof fx->log, "%s.log", fx->dir);
-    config_init(&fx->cfg);
-    free(fx->cfg.scripts);
-    fx->cfg.scripts = strdup(fx->dir);
     const char *src = getenv("LARKGW_SRC");
-    char lua[512];
-    snprintf(lua, sizeof lua, "%s/lua", src ? src : "..");
-    free(fx->cfg.lua_path);
-    fx->cfg.lua_path = strdup(lua);
-    fx->cfg.limits.handler_timeout_ms = 200;
-    fx->cfg.limits.memory_mb = 16;
+    snprintf(fx->lua, sizeof fx->lua, "%s/lua", src ? src : "..");
+    fx->opts = (struct runtime_options){
+        .scripts = fx->dir, .lua_path = fx->lua,
+        .limits = { .memory_mb = 16, .handler_timeout_ms = 200, .handler_max_s = 60,
+                    .max_recursion = 200, .max_coroutines = 1000 },
+        .store_max_entries = 100000, .store_max_bytes = 64u << 20,
+    };
+    fx->dopts = (struct dispatch_options){
+        .ack_deadline_ms = 2500, .order = DISPATCH_ORDER_CHAT, .order_queue_max = 1000,
+        .max_in_flight = 10000, .dedup_ttl_s = 28800, .dedup_max_entries = 1000000,
+    };
     unlink(fx->log);
     log_setup(LOG_LEVEL_DEBUG, LOG_FORMAT_TEXT, fx->log);
 }
 
 /* Loads the scripts written so far; returns runtime_load's result, err filled. */
 static inline int fx_load(struct fixture *fx, char *err, size_t errlen) {
-    if (!fx->rt) fx->rt = runtime_new(NULL, &fx->cfg);
+    if (!fx->rt) fx->rt = runtime_new(NULL, &fx->opts);
     int rc = runtime_load(fx->rt, err, errlen);
     if (rc < 0) fprintf(stderr, "runtime_load: %s\n", err);
     return rc;
@@ -117,7 +121,6 @@ static inline void fx_free(struct fixture *fx) {
     log_setup(LOG_LEVEL_INFO, LOG_FORMAT_TEXT, NULL);
     log_close();
     unlink(fx->log);
-    config_free(&fx->cfg);
 }
 
 #define MSG_EVENT \

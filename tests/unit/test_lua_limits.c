@@ -8,8 +8,8 @@
 
 static void fx_limits(struct fixture *fx) {
     fx_init(fx);
-    fx->cfg.limits.max_recursion = 100;
-    fx->cfg.limits.max_coroutines = 50;
+    fx->opts.limits.max_recursion = 100;
+    fx->opts.limits.max_coroutines = 50;
 }
 
 static void add_mem(void *arg, const char *name, size_t bytes) {

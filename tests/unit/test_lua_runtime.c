@@ -1,6 +1,8 @@
 #include "test.h"
 #include "test_lua_fixture.h"
 
+#include <sys/stat.h>
+
 static void load_ok(struct fixture *fx) {
     char err[512];
     CHECK_EQ_INT(fx_load(fx, err, sizeof err), 0);
@@ -149,23 +151,22 @@ static void test_load_errors(void) {
     fx_write(&fx, "syntax.lua", "local a = 1\nerror('broken at load')\n");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
     CHECK_CONTAINS(err, "/syntax.lua:2: broken at load");
-    CHECK_EQ_INT(runtime_check(&fx.cfg, err, sizeof err), -1);
+    CHECK_EQ_INT(runtime_check(&fx.opts, err, sizeof err), -1);
     CHECK_CONTAINS(err, "/syntax.lua:2: broken at load");
     fx_write(&fx, "syntax.lua", "while true do end\n");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
     CHECK_CONTAINS(err, "/syntax.lua:1: time budget spent");
     fx_write(&fx, "syntax.lua", "return 1\n");
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), 0);
-    CHECK_EQ_INT(runtime_check(&fx.cfg, err, sizeof err), 0);
+    CHECK_EQ_INT(runtime_check(&fx.opts, err, sizeof err), 0);
     CHECK_EQ_INT(runtime_script_count(fx.rt), 2);
     CHECK_EQ_INT(RUN_MSG(&fx), 200);
     CHECK(fx_log_has(&fx, "good v2"));
-    free(fx.cfg.scripts);
-    fx.cfg.scripts = strdup("/nonexistent/dir");
-    CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
+    /* the runtime copied its options: a directory that cannot be read, in a new one */
+    fx.opts.scripts = "/nonexistent/dir";
+    CHECK_EQ_INT(runtime_check(&fx.opts, err, sizeof err), -1);
     CHECK_CONTAINS(err, "/nonexistent/dir");
-    free(fx.cfg.scripts);
-    fx.cfg.scripts = strdup(fx.dir);
+    fx.opts.scripts = fx.dir;
     fx_free(&fx);
 }
 
@@ -221,6 +222,50 @@ static void test_require(void) {
     fx_free(&fx);
 }
 
+/* Without lua_path the Lua half of lark is the copy compiled in: lark.im and
+ * lark.message work with no lua/ anywhere, require finds them, and an error raised in
+ * lark.im points at the script's line. */
+static void test_lark_built_in(void) {
+    struct fixture fx;
+    fx_init(&fx);
+    fx.opts.lua_path = NULL;
+    fx_write(&fx, "a.lua",
+             "assert(require('lark.im') == lark.im)\n"
+             "function on_p2_message_receive_v1(event)\n"
+             "  local res, err = lark.im.reply(event.event.message.message_id, 'text',\n"
+             "                                 { text = lark.message.text(event) })\n"
+             "  lark.log.info('built in', res, err.msg)\n"
+             "  lark.im.reply(42)\n"
+             "end\n");
+    load_ok(&fx);
+    CHECK_EQ_INT(RUN_MSG(&fx), 500);
+    CHECK(fx_log_has(&fx, "the Lua half of lark: built in"));
+    CHECK(fx_log_has(&fx, "built in nil the OpenAPI is not configured"));
+    CHECK(fx_log_has(&fx, "a.lua:6: bad argument #1 to 'reply'"));
+    fx_free(&fx);
+}
+
+/* A lua_path that lacks a part of the Lua half of lark is a load error (the daemon's
+ * start fails), never a warning followed by failing handlers. */
+static void test_lua_path_incomplete(void) {
+    struct fixture fx;
+    char err[512], dir[128], sub[160];
+    fx_init(&fx);
+    snprintf(dir, sizeof dir, "%s.lua", fx.dir);
+    snprintf(sub, sizeof sub, "%s/lark", dir);
+    CHECK_EQ_INT(mkdir(dir, 0700), 0);
+    CHECK_EQ_INT(mkdir(sub, 0700), 0);
+    fx.opts.lua_path = dir;
+    fx_write(&fx, "a.lua", "function on_event() end\n");
+    CHECK_EQ_INT(fx_load(&fx, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "has no readable lark/init.lua");
+    CHECK_EQ_INT(runtime_check(&fx.opts, err, sizeof err), -1);
+    CHECK_CONTAINS(err, dir);
+    rmdir(sub);
+    rmdir(dir);
+    fx_free(&fx);
+}
+
 /* A coroutine.yield straight from a handler has nobody to resume it: it fails. */
 static void test_bare_yield(void) {
     struct fixture fx;
@@ -240,11 +285,10 @@ static void test_echo_example(void) {
     struct fixture fx;
     char err[512];
     fx_init(&fx);
-    free(fx.cfg.scripts);
     const char *src = getenv("LARKGW_SRC");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/scripts/examples", src ? src : "..");
-    fx.cfg.scripts = strdup(dir);
+    fx.opts.scripts = dir;
     CHECK_EQ_INT(fx_load(&fx, err, sizeof err), 0);
     /* no OpenAPI here: the replies fail, and a failed reply answers 500 (redelivery);
      * test_openapi_examples.py runs them against the emulator */
@@ -254,8 +298,7 @@ static void test_echo_example(void) {
     CHECK_EQ_INT(fx_run(&fx, "{\"schema\":\"2.0\",\"header\":{\"event_type\":\"im.chat.updated_v1\"}}",
                         "im.chat.updated_v1", "on_p2_chat_updated_v1"), 200);
     CHECK(fx_log_has(&fx, "event im.chat.updated_v1 received"));
-    free(fx.cfg.scripts);
-    fx.cfg.scripts = strdup(fx.dir);
+    fx.opts.scripts = fx.dir;
     fx_free(&fx);
 }
 
@@ -269,6 +312,8 @@ int main(void) {
     RUN(test_globals);
     RUN(test_isolation);
     RUN(test_require);
+    RUN(test_lark_built_in);
+    RUN(test_lua_path_incomplete);
     RUN(test_bare_yield);
     RUN(test_echo_example);
     return test_report();

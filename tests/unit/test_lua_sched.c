@@ -1,10 +1,11 @@
-/* The scheduler's yield / wake / cancel seam, driven by a test binding the way later
- * bindings (lark.api.*, lark.sleep) will use it. */
+/* The scheduler's yield / wake / cancel seam, driven by a test binding the way the
+ * yielding bindings (lark.api.*, lark.sleep) use it. */
 #include "test.h"
 #include "test_lua_fixture.h"
 
 #include <lauxlib.h>
 
+#include "lua/bind.h"
 #include "lua/json.h"
 #include "lua/sched.h"
 #include "lua/script.h"
@@ -77,7 +78,8 @@ static struct sched_task *start(struct sched *sc, struct script *s, long budget_
 static struct script *open_script(struct fixture *fx, const char *text) {
     char err[512];
     fx_write(fx, "s.lua", text);
-    struct script *s = script_open(&fx->cfg, fx->dir, "s.lua", NULL, err, sizeof err);
+    const struct script_args a = { .limits = &fx->opts.limits, .dir = fx->dir, .file = "s.lua" };
+    struct script *s = script_open(&a, err, sizeof err);
     CHECK(s != NULL);
     if (!s) {
         fprintf(stderr, "%s\n", err);
@@ -101,7 +103,7 @@ static void test_yield_and_wake(void) {
         "  assert(not ok and err:find('only allowed'), err)\n"
         "  return n * 2\n"
         "end\n");
-    struct sched *sc = sched_new();
+    struct sched *sc = sched_new(bind_error_handler);
     struct sched_task *t = start(sc, s, 1000);
     CHECK_EQ_INT(sched_start(t, 1), SCHED_YIELDED);
     CHECK_EQ_INT(ended_calls, 0);
@@ -126,7 +128,7 @@ static void test_cancel(void) {
         "  test_wait()\n"
         "  lark.log.info('must not run')\n"
         "end\n");
-    struct sched *sc = sched_new();
+    struct sched *sc = sched_new(bind_error_handler);
     op.cancelled = 0;
     struct sched_task *t = start(sc, s, 1000);
     CHECK_EQ_INT(sched_start(t, 1), SCHED_YIELDED);
@@ -157,7 +159,7 @@ static void test_budget(void) {
         "  test_wait()\n"
         "  while true do end\n"
         "end\n");
-    struct sched *sc = sched_new();
+    struct sched *sc = sched_new(bind_error_handler);
     struct sched_task *t = start(sc, s, 250);
     CHECK_EQ_INT(sched_start(t, 1), SCHED_YIELDED);
     usleep(400 * 1000);  /* parked longer than the whole budget: not billed */

@@ -13,10 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app/config.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "ingress/webhook.h"
 
 /* The fake dispatcher: records the submission, answers at once unless told to hold. */
@@ -147,25 +146,29 @@ static int read_response(int fd, struct resp *r, int timeout_ms) {
     return -1;
 }
 
-static struct config cfg;
+/* What the gateway would pass: the config's defaults for the listen path. */
+static struct webhook_options options(const char *key, int max_skew) {
+    struct webhook_options opt = {
+        .listen = "127.0.0.1:0",
+        .path = "/webhook/event",
+        .verification_token = "v-token-7c1e",
+        .encrypt_key = key,
+        .max_body = 4096,
+        .max_skew_s = max_skew,
+    };
+    return opt;
+}
 
 static struct webhook *start(const char *key, int max_skew) {
-    config_init(&cfg);
-    free(cfg.webhook.listen);
-    cfg.webhook.listen = strdup("127.0.0.1:0");
-    cfg.verification_token = strdup("v-token-7c1e");
-    if (key) cfg.encrypt_key = strdup(key);
-    cfg.webhook.max_skew_s = max_skew;
-    cfg.webhook.max_body = 4096;
+    struct webhook_options opt = options(key, max_skew);
     fake_reset();
-    struct webhook *w = webhook_new(base, &cfg, NULL);
+    struct webhook *w = webhook_new(base, &opt, NULL);
     CHECK(w != NULL);
     return w;
 }
 
 static void stop(struct webhook *w) {
     webhook_free(w);
-    config_free(&cfg);
 }
 
 static const char *sig_headers =
@@ -350,26 +353,24 @@ static void test_free_with_request_in_flight(void) {
     PUMP_UNTIL(fake.reply != NULL);
     CHECK(fake.reply != NULL);
     webhook_free(w);
-    config_free(&cfg);
     char c;
     CHECK(recv(fd, &c, 1, 0) <= 0);   /* closed without an answer */
     close(fd);
 }
 
 static void test_refuses_without_token(void) {
-    config_init(&cfg);
-    free(cfg.webhook.listen);
-    cfg.webhook.listen = strdup("127.0.0.1:0");
-    CHECK(webhook_new(base, &cfg, NULL) == NULL);
-    cfg.webhook.insecure = true;
-    struct webhook *w = webhook_new(base, &cfg, NULL);
+    struct webhook_options opt = options(NULL, 300);
+    opt.verification_token = NULL;
+    CHECK(webhook_new(base, &opt, NULL) == NULL);
+    opt.verification_token = "";
+    CHECK(webhook_new(base, &opt, NULL) == NULL);
+    opt.insecure = true;
+    struct webhook *w = webhook_new(base, &opt, NULL);
     CHECK(w != NULL);
     webhook_free(w);
-    free(cfg.webhook.listen);
-    cfg.webhook.listen = strdup("256.0.0.1:0");
-    cfg.verification_token = strdup("v-token-7c1e");
-    CHECK(webhook_new(base, &cfg, NULL) == NULL);
-    config_free(&cfg);
+    opt = options(NULL, 300);
+    opt.listen = "256.0.0.1:0";
+    CHECK(webhook_new(base, &opt, NULL) == NULL);
 }
 
 int main(void) {

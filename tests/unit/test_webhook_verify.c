@@ -6,7 +6,7 @@
 
 #include "base/util.h"
 #include "crypto/crypto.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "ingress/webhook_verify.h"
 
 #define KEY "test-encrypt-key-9f3a"

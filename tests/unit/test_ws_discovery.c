@@ -14,7 +14,7 @@ static const char ok_body[] =
 static int classify(int status, const char *body, char *why, size_t len) {
     struct ws_endpoint ep;
     int cls = ws_discovery_parse(status, body, strlen(body), &ep, why, len);
-    ws_endpoint_free(&ep);
+    ws_discovery_endpoint_free(&ep);
     return cls;
 }
 
@@ -32,7 +32,7 @@ static void test_ok(void) {
     CHECK_EQ_INT(ep.config.reconnect_interval, 120);
     CHECK_EQ_INT(ep.config.reconnect_nonce, 30);
     CHECK_EQ_INT(ep.config.reconnect_count, -1);
-    ws_endpoint_free(&ep);
+    ws_discovery_endpoint_free(&ep);
     CHECK(ep.url == NULL);
 }
 
@@ -78,26 +78,26 @@ static void test_missing_ids(void) {
     CHECK_EQ_STR(ep.device_id, "");
     CHECK_EQ_INT(ep.service_id, 0);
     CHECK_EQ_INT(ep.has_config, 0);
-    ws_endpoint_free(&ep);
+    ws_discovery_endpoint_free(&ep);
 }
 
 static void test_client_config(void) {
     struct ws_client_config cc;
-    ws_client_config_default(&cc);
+    ws_discovery_config_default(&cc);
     CHECK_EQ_INT(cc.ping_interval, 120);
     CHECK_EQ_INT(cc.reconnect_count, -1);
     const char *pong = "{\"PingInterval\":1,\"ReconnectInterval\":0,\"ReconnectNonce\":-5}";
-    CHECK_EQ_INT(ws_client_config_parse(&cc, pong, strlen(pong)), 3);
+    CHECK_EQ_INT(ws_discovery_config_parse(&cc, pong, strlen(pong)), 3);
     CHECK_EQ_INT(cc.ping_interval, 1);
     CHECK_EQ_INT(cc.reconnect_interval, 1);      /* 0 would hammer: clamped */
     CHECK_EQ_INT(cc.reconnect_nonce, 0);
     CHECK_EQ_INT(cc.reconnect_count, -1);        /* absent: kept */
     const char *huge = "{\"PingInterval\":1e12,\"ReconnectCount\":3}";
-    CHECK_EQ_INT(ws_client_config_parse(&cc, huge, strlen(huge)), 2);
+    CHECK_EQ_INT(ws_discovery_config_parse(&cc, huge, strlen(huge)), 2);
     CHECK_EQ_INT(cc.ping_interval, 3600);
     CHECK_EQ_INT(cc.reconnect_count, 3);
-    CHECK_EQ_INT(ws_client_config_parse(&cc, "[1]", 3), -1);
-    CHECK_EQ_INT(ws_client_config_parse(&cc, "{\"x\":1}", 7), 0);
+    CHECK_EQ_INT(ws_discovery_config_parse(&cc, "[1]", 3), -1);
+    CHECK_EQ_INT(ws_discovery_config_parse(&cc, "{\"x\":1}", 7), 0);
 }
 
 int main(void) {

@@ -2,26 +2,42 @@
  * hands it the event JSON bytes and a reply callback; the dispatcher parses the
  * envelope once, checks the verification token, answers url_verification challenges,
  * drops duplicates, and runs the handlers. Nothing here knows the transport. */
-#ifndef LARKGW_EVENT_H
-#define LARKGW_EVENT_H
+#ifndef LARKGW_EVENT_DISPATCH_H
+#define LARKGW_EVENT_DISPATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
-struct config;
 struct runtime;
 struct dispatcher;
+
+enum dispatch_order {
+    DISPATCH_ORDER_CHAT,   /* events of one chat run one after another */
+    DISPATCH_ORDER_NONE,   /* every event starts at once */
+};
+
+struct dispatch_options {
+    const char *verification_token;  /* NULL or "": not checked */
+    int ack_deadline_ms;
+    enum dispatch_order order;
+    int order_queue_max;     /* events waiting per chat before new ones are refused */
+    int max_in_flight;       /* events accepted and not yet finished, all chats */
+    int dedup_ttl_s;         /* 0: no dedup */
+    int dedup_max_entries;
+    bool log_payloads;       /* log each event's own part (truncated) */
+};
 
 /* Called exactly once per submitted event, possibly before dispatcher_submit returns.
  * status is HTTP-like: 200 handled (or duplicate), 400 malformed envelope, 401 token
  * mismatch or unsigned non-challenge, 500 a handler raised, 503 draining or its chat's
  * queue full (order_queue_max). body is JSON ({"msg":"success"}, a challenge answer, or
  * a handler's returned table), valid only during the call.
- * The answer never waits past cfg->ack_deadline_ms: an event whose handlers still run
+ * The answer never waits past opts->ack_deadline_ms: an event whose handlers still run
  * (or still wait for their chat) then is answered 200 {"msg":"success"}, a card callback
  * (card.action.trigger, url.preview.get) 200 {}, and its handlers go on; their outcome
  * is then only logged.
- * Per-chat order (order = "chat"): events of one chat run one after another, in arrival
+ * Per-chat order (DISPATCH_ORDER_CHAT): events of one chat run one after another, in arrival
  * order; the chat is event.message.chat_id (im.message.*), event.chat_id (im.chat.*) or
  * event.open_chat_id (schema 1.0). Card callbacks and events without a chat are never
  * held. */
@@ -32,8 +48,9 @@ typedef void (*event_reply_fn)(void *arg, int status, const char *body, size_t l
 /* `larkgw replay`: a saved event, run as is: no token check, no dedup. */
 #define EVENT_REPLAY 2u
 
-/* base may be NULL (tests): then nothing is answered before its handlers finish. */
-struct dispatcher *dispatcher_new(struct event_base *base, const struct config *cfg,
+/* base may be NULL (tests): then nothing is answered before its handlers finish. opts
+ * is copied; its strings must outlive the dispatcher. NULL when out of memory. */
+struct dispatcher *dispatcher_new(struct event_base *base, const struct dispatch_options *opts,
                                   struct runtime *rt);
 /* Free the runtime first: its cancelled handlers answer through the dispatcher. Events
  * still waiting for their chat are answered 503 here, if they are still owed one. */

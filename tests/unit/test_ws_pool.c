@@ -2,7 +2,7 @@
  * server) with a fake dispatcher that answers whenever the test says: acks that come
  * late, after their connection died, during a stop, or never. This file defines
  * dispatcher_submit, so the real dispatcher is not linked in. */
-#include "ingress/ws_client.h"
+#include "ingress/ws_pool.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -14,10 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/config.h"
 #include "base/util.h"
 #include "crypto/crypto.h"
-#include "event/event.h"
+#include "event/dispatch.h"
 #include "proto/frame.h"
 #include "test.h"
 #include "net/http_client.h"
@@ -180,13 +179,14 @@ static void discovery(struct evhttp_request *req, void *arg) {
     evbuffer_free(out);
 }
 
-static struct config cfg;
+static struct ws_pool_options opt;
+static char domain[64];
 static struct http_client *client;   /* the gateway's, which the pool borrows */
 
 static struct ws_pool *pool_up(void) {
     n_subs = n_acks = 0;
     int before = accepted;
-    struct ws_pool *p = ws_pool_new(base, &cfg, NULL, client);
+    struct ws_pool *p = ws_pool_new(base, &opt, NULL, client);
     CHECK(p != NULL);
     WAIT(accepted > before && upgraded);
     struct ws_pool_stats st;
@@ -307,20 +307,20 @@ int main(void) {
     evhttp_set_cb(http, "/callback/ws/endpoint", discovery, NULL);
     struct evhttp_bound_socket *hs = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
     getsockname(evhttp_bound_socket_get_fd(hs), (struct sockaddr *)&sin, &slen);
-    char domain[64];
     snprintf(domain, sizeof domain, "http://127.0.0.1:%d", ntohs(sin.sin_port));
-    config_init(&cfg);
-    config_set(&cfg, "domain", domain, NULL, 0);
-    config_set(&cfg, "app_id", "cli_test", NULL, 0);
-    config_set(&cfg, "app_secret", "s3cret", NULL, 0);
-    config_set(&cfg, "ack_deadline_ms", "500", NULL, 0);
+    opt = (struct ws_pool_options){
+        .discovery = { domain, "cli_test", "s3cret" },
+        .connections = 1,
+        .fragment_timeout_s = 5,
+        .max_message = 16L << 20,
+        .ack_deadline_ms = 500,
+    };
     client = http_client_new(base, NULL);
     RUN(test_late_ack);
     RUN(test_ack_after_the_connection_died);
     RUN(test_stop_waits_for_the_ack_in_flight);
     RUN(test_free_with_replies_outstanding);
     http_client_free(client);
-    config_free(&cfg);
     evhttp_free(http);
     evconnlistener_free(l);
     event_free(t);
