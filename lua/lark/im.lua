@@ -30,8 +30,11 @@ local SEND_OPTS = { uuid = true, tenant_key = true, timeout = true }
 local REPLY_OPTS = { uuid = true, reply_in_thread = true, tenant_key = true, timeout = true }
 local UPDATE_OPTS = { tenant_key = true, timeout = true }
 
+-- Raises at the caller of fname (level 3: this, fname, its caller).
 local function message_id_arg(message_id, fname)
-  check(message_id, 1, fname, "string")
+  if type(message_id) ~= "string" then
+    error(("bad argument #1 to '%s' (string expected, got %s)"):format(fname, type(message_id)), 3)
+  end
   if #message_id > 128 or not message_id:match("^[%w_%-]+$") then
     error(("bad argument #1 to '%s' (not a message id)"):format(fname), 3)
   end
