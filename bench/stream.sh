@@ -117,6 +117,11 @@ call("POST", "/_emu/llm", {"answer": " ".join("tok%d" % i for i in range(tokens)
 cpu0, t0 = cpu_s(), time.monotonic()
 for i in range(convs):
     call("POST", "/_emu/events", {"text": "question %d" % i, "chat_id": "oc_bench%d" % i})
+# the model's streams first (a light poll), then the cards (a heavy one, rarely)
+def streamed():
+    llm = call("GET", "/_emu/llm")
+    return llm["streams_open"] == 0 and len(llm["calls"]) >= convs
+wait(streamed, 60 + tokens * delay / 1000.0, "every answer streamed")
 def finished():
     cards = call("GET", "/_emu/cards")
     done = [c for c in cards if not c["streaming_mode"]]
@@ -133,6 +138,10 @@ PY
     cat "$WORK/result" >&2; tail -20 "$WORK/larkgw.log" >&2; exit 1; }
 
 eval "$(tr ' ' '\n' < "$WORK/result" | sed 's/^/R_/')"
+if [ "$R_wrong" != 0 ] || [ "$R_refused" != 0 ]; then
+    echo "bench: some cards went wrong; larkgw said:" >&2
+    grep -E 'WARN|ERROR' "$WORK/larkgw.log" | cut -c1-300 | sort | uniq -c | sort -rn | head -8 >&2
+fi
 awk -v c="$R_conversations" -v t="$R_tokens" -v d="$R_delay_ms" -v wall="$R_wall_s" \
     -v cpu="$R_cpu_s" -v ops="$R_ops" -v refused="$R_refused" -v wrong="$R_wrong" \
     -v rss="$R_rss_kb" -v hwm="$R_hwm_kb" 'BEGIN {
