@@ -20,6 +20,8 @@ struct emu_event;
 struct emu_hook;
 struct emu_oapi;
 struct emu_tokens;
+struct emu_cards;
+struct emu_llm;
 struct emu_files;
 struct emu_legacy;
 
@@ -88,6 +90,8 @@ struct emu {
     struct http_client *hook_http;  /* their client, made at the first delivery */
     struct emu_oapi *oapi;          /* emu_openapi.c: call records, latency, 429s */
     struct emu_tokens *tokens;      /* emu_token.c: access tokens, app tickets */
+    struct emu_cards *cards;        /* emu_cardkit.c: card entities, card messages */
+    struct emu_llm *llm;            /* emu_llm.c: the chat completions endpoint */
     struct emu_files *files;        /* emu_files.c: uploaded images and files */
     struct emu_legacy *legacy;      /* emu_legacy.c: card URL posts, delayed card updates */
     char *card_url;                 /* legacy card request URL; NULL: webhook's host +

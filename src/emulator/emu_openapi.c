@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "emulator/emu.h"
 #include "emulator/emu_answer.h"
+#include "emulator/emu_cardkit.h"
 #include "emulator/emu_envelope.h"
 #include "emulator/emu_files.h"
 #include "emulator/emu_http.h"
@@ -397,7 +398,8 @@ static void route(struct emu_call *c, char *headers, size_t hlen) {
         }
         return;
     }
-    if (!authorized(c) || canned(c) || emu_im_handle(c) == 0) return;
+    if (!authorized(c) || canned(c) || emu_cardkit_handle(c) == 0 || emu_im_handle(c) == 0)
+        return;
     if (emu_files_handle(c) == 0 || emu_lists_handle(c) == 0 || emu_legacy_update(c) == 0) return;
     cJSON_AddObjectToObject(emu_call_answer(c, 200, 0, "success"), "data");
 }
