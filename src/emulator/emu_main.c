@@ -57,6 +57,7 @@ struct route {
 static const struct route routes[] = {
     { "POST", "/callback/ws/endpoint", 0, emu_discovery_handle },
     { "GET", "/ws/v2", 0, emu_ws_upgrade },
+    { NULL, "/_emu/card_updates", 0, emu_control_handle },  /* before cardkit's prefix */
     { NULL, "/_emu/card", 1, emu_cardkit_control },
     { NULL, "/_emu/llm", 0, emu_llm_control },
     { NULL, "/_emu/", 1, emu_control_handle },
