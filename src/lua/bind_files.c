@@ -123,7 +123,9 @@ static int api_upload(lua_State *L) {
     if (!body && err == MULTIPART_E_INVAL)
         return bind_api_error(L, "option 'file': field must not be empty, content_type "
                               "must be one line");
-    if (!body) return bind_api_fail(L, OPENAPI_E_TRANSPORT, "out of memory");
+    if (!body)
+        return bind_api_fail(L, OPENAPI_E_TRANSPORT, err == MULTIPART_E_NOMEM ? "out of memory"
+                             : "no multipart boundary found outside the data");
     req.body = body;
     req.body_owned = 1;
     req.content_type = ctype;

@@ -103,11 +103,14 @@ static int is_json(const char *ctype) {
     return ctype && strncasecmp(ctype, "application/json", 16) == 0;
 }
 
-/* A raw request's success: the bytes, whether JSON (code 0) or not (any 2xx). */
+/* A raw request's success: the bytes, whether JSON (code 0) or not (any 2xx). An answer
+ * without a Content-Type that reads like a JSON object is taken as JSON, so an error
+ * envelope is never handed over as the file. */
 static void take_raw(struct openapi_wire *w, const struct http_client_response *res,
                      struct openapi_wire_answer *ans) {
     const char *ctype = w->t.header(w->t.ctx, res, "Content-Type");
-    if (!is_json(ctype) && res->status >= 200 && res->status <= 299) {
+    int json = is_json(ctype) || (!ctype && res->body_len && res->body[0] == '{');
+    if (!json && res->status >= 200 && res->status <= 299) {
         ans->err.code = 0;
         ans->err.http_status = res->status;
     } else {

@@ -99,6 +99,22 @@ function commands.pages(size, max)
   lark.log.info("pages n=" .. n .. " first=" .. tostring(first) .. " last=" .. tostring(last))
 end
 
+function commands.badargs()
+  local cases = {
+    function() lark.api.upload("im/v1/files", { fields = {}, file = { data = "x" } }) end,
+    function() lark.api.upload("im/v1/files", { file = { field = "file", data = "x" }, filez = 1 }) end,
+    function() lark.api.upload("im/v1/files", { fields = { n = {} }, file = { field = "f", data = "" } }) end,
+    function() lark.api.download(RES .. "gen_1", { max_bytes = 0 }) end,
+    function() lark.api.download(RES .. "gen_1", { body = "x" }) end,
+  }
+  local out = {}
+  for i, f in ipairs(cases) do
+    local ok, err = pcall(f)
+    out[#out + 1] = ok and "ok" or tostring(err):match("lark%.api: (.*)$") or tostring(err)
+  end
+  lark.log.info("badargs " .. table.concat(out, " | "))
+end
+
 function on_p2_message_receive_v1(event)
   local words = {}
   for w in lark.message.text(event):gmatch("%S+") do words[#words + 1] = w end
@@ -180,6 +196,16 @@ class Files(GatewayCase):
         kinds = {c["body"]["msg_type"]: json.loads(c["body"]["content"]) for c in sends}
         self.assertEqual(kinds["image"], {"image_key": files["image"]["key"]})
         self.assertEqual(kinds["file"], {"file_key": files["file"]["key"]})
+
+    def test_bad_arguments_raise(self):
+        m = self.run_command("badargs", r"badargs (.*)$")
+        got = m.group(1).split(" | ")
+        self.assertEqual(len(got), 5, got)
+        self.assertIn("file.field: string expected", got[0])
+        self.assertIn("unknown option 'filez'", got[1])
+        self.assertIn("option 'fields'", got[2])
+        self.assertIn("option 'max_bytes'", got[3])
+        self.assertIn("option 'body'", got[4])
 
     def test_pages(self):
         self.em.set_lists(chats=45)

@@ -358,6 +358,48 @@ static void test_no_secret_in_log(void) {
     CHECK(fake_nissued > 10);
 }
 
+struct raw_result {
+    int done, code;
+    char bytes[64];
+    size_t len;
+};
+
+static void on_raw(void *arg, const struct openapi_raw *raw, const struct openapi_error *err) {
+    struct raw_result *r = arg;
+    r->done++;
+    r->code = err ? err->code : 0;
+    if (raw && raw->len < sizeof r->bytes) {
+        memcpy(r->bytes, raw->body, raw->len);
+        r->len = raw->len;
+    }
+}
+
+/* openapi_request_raw: bytes out for a binary answer (after a refused token, retried like
+ * any call); a JSON error is an error. */
+static void test_raw_answers(void) {
+    struct openapi *api;
+    struct fake *f = setup(&api, NULL);
+    struct openapi_req req = { "GET", "/open-apis/im/v1/messages/om_1/resources/k", "type=file",
+                               NULL, 0, 0, NULL, OPENAPI_TOKEN_TENANT, 0, NULL, 0 };
+    struct raw_result r[2];
+    memset(r, 0, sizeof r);
+    fake_script_add(f, 200, "{\"code\":99991663,\"msg\":\"token invalid\"}", NULL);
+    fake_script_add(f, 200, "PNG\x01" "bytes", NULL);
+    openapi_request_raw(api, &req, on_raw, &r[0]);
+    event_base_dispatch(f->base);
+    CHECK_EQ_INT(r[0].done, 1);
+    CHECK_EQ_INT(r[0].code, 0);
+    CHECK(r[0].len == 9 && memcmp(r[0].bytes, "PNG\x01" "bytes", 9) == 0);
+    CHECK_EQ_INT(f->fetches_tenant, 2);
+    fake_script_add(f, 400, "{\"code\":234003,\"msg\":\"File not in msg.\"}", NULL);
+    openapi_request_raw(api, &req, on_raw, &r[1]);
+    event_base_dispatch(f->base);
+    CHECK_EQ_INT(r[1].done, 1);
+    CHECK_EQ_INT(r[1].code, 234003);
+    CHECK_EQ_INT(r[1].len, 0);
+    teardown(f, api);
+}
+
 static void run_core(void) {
     RUN(test_cache);
     RUN(test_single_flight);
@@ -366,6 +408,7 @@ static void run_core(void) {
     RUN(test_errors);
     RUN(test_cancel);
     RUN(test_bounded_concurrency);
+    RUN(test_raw_answers);
 }
 
 int main(void) {
