@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "app/config.h"
 #include "app/options.h"
@@ -42,7 +44,18 @@ struct gateway {
     int drained, ws_stopped;       /* stopping: exit once both are true */
     struct redis *redis;           /* shared state; NULL without redis.url */
     char degraded[200];            /* /readyz's reason while degraded */
+    char id[96];                   /* names this gateway in shared claims and leases */
 };
+
+/* host:pid:random, unique across the gateways sharing one Redis. */
+static void gateway_make_id(struct gateway *gw) {
+    char host[64] = "host";
+    unsigned r = 0;
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) r = (unsigned)time(NULL);
+    snprintf(gw->id, sizeof gw->id, "%s:%d:%08x", host, (int)getpid(), r);
+}
 
 static int gateway_reload(void *arg, char *err, size_t errlen) {
     struct gateway *gw = arg;
@@ -231,6 +244,7 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     gw->cfg = cfg;
     gw->base = event_base_new();
     if (!gw->base) return -1;
+    gateway_make_id(gw);
     if (cfg->redis.url && *cfg->redis.url) {
         struct redis_options rdo;
         options_redis(cfg, &rdo);
@@ -253,6 +267,8 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     gw->disp = dispatcher_new(gw->base, &dopts, gw->rt);
     if (!gw->disp) return -1;
     if (gw->api) dispatcher_on_app_ticket(gw->disp, gateway_on_app_ticket, gw);
+    if (gw->redis && dispatcher_share(gw->disp, gw->redis, gw->id, cfg->limits.handler_max_s))
+        return -1;
     return 0;
 }
 

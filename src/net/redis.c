@@ -306,6 +306,8 @@ const char *redis_down_reason(const struct redis *r) {
 
 const char *redis_prefix(const struct redis *r) { return r->prefix; }
 
+struct event_base *redis_base(const struct redis *r) { return r->base; }
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *priv) {
     struct redis_call *c = priv;
     struct redis *r = c->r;

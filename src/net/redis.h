@@ -62,6 +62,7 @@ int redis_up(const struct redis *r);
 /* Why it is down, for /readyz ("connecting", "connection refused", ...); NULL when up. */
 const char *redis_down_reason(const struct redis *r);
 const char *redis_prefix(const struct redis *r);
+struct event_base *redis_base(const struct redis *r);
 
 /* Sends one command (argv[i] of argvlen[i] bytes; argvlen NULL: strlen). Returns a
  * handle, or NULL when down or the command could not be queued: then fn is never
