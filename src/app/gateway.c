@@ -19,6 +19,7 @@
 #include "lua/runtime.h"
 #include "openapi/openapi.h"
 #include "store/store.h"
+#include "store/store_redis.h"
 #include "app/admin.h"
 #include "app/metrics.h"
 #include "app/options.h"
@@ -32,6 +33,7 @@ struct gateway {
     struct event_base *base;
     struct runtime *rt;
     struct store *store;           /* lark.store: outlives every generation of scripts */
+    struct store_redis *shared_store;  /* lark.store on Redis; NULL without redis.url */
     struct watch *watch;           /* the scripts directory: a save reloads */
     struct dispatcher *disp;
     struct http_client *http;      /* the OpenAPI's; NULL without app credentials */
@@ -192,6 +194,7 @@ static void gateway_free(struct gateway *gw) {
     watch_free(gw->watch);
     if (gw->rt) runtime_free(gw->rt);
     store_free(gw->store);
+    store_redis_free(gw->shared_store);
     if (gw->disp) dispatcher_free(gw->disp);
     admin_free(gw->admin);
     if (gw->webhook) webhook_free(gw->webhook);
@@ -259,6 +262,11 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     gw->store = store_new((size_t)cfg->store.max_entries, (size_t)cfg->store.max_bytes, NULL);
     if (!gw->rt || !gw->store) return -1;
     runtime_set_store(gw->rt, gw->store);
+    if (gw->redis) {
+        gw->shared_store = store_redis_new(gw->redis, (size_t)cfg->store.max_bytes);
+        if (!gw->shared_store) return -1;
+        store_set_shared(gw->store, gw->shared_store);
+    }
     if (gateway_openapi(gw)) return -1;
     if (runtime_load(gw->rt, err, sizeof err)) {
         log_error("gateway", "%s", err);
