@@ -237,6 +237,7 @@ static int gateway_openapi(struct gateway *gw) {
     options_openapi(cfg, &o);
     gw->api = openapi_new(gw->base, &t, &o);
     if (!gw->api) return -1;
+    if (gw->redis) openapi_set_redis(gw->api, gw->redis, gw->id);
     runtime_set_openapi(gw->rt, gw->api);
     return 0;
 }
