@@ -32,6 +32,7 @@ static const char release_script[] =
 
 struct dedup_redis {
     struct redis *r;
+    struct redis_script claim, mark, release;
     int claim_ms, ttl_s;
     unsigned long long seq;
     char owner[128];
@@ -54,6 +55,12 @@ struct dedup_redis *dedup_redis_new(struct redis *r, const char *owner, int clai
     struct dedup_redis *dr = calloc(1, sizeof *dr);
     if (!dr) return NULL;
     dr->r = r;
+    dr->claim.text = claim_script;
+    dr->mark.text = mark_script;
+    dr->release.text = release_script;
+    redis_script_add(r, &dr->claim);
+    redis_script_add(r, &dr->mark);
+    redis_script_add(r, &dr->release);
     dr->claim_ms = claim_ms > 0 ? claim_ms : 60000;
     dr->ttl_s = ttl_s > 0 ? ttl_s : 28800;
     snprintf(dr->owner, sizeof dr->owner, "%s", owner);
@@ -86,12 +93,12 @@ static void on_claimed(void *arg, const redisReply *rep) {
     c->fn(c->arg, c->verdict);
 }
 
-/* EVAL script numkeys keys... extra: one argv for the script after the keys. */
-static struct redis_call *eval(struct dedup_claim *c, const char *script, const char *a1,
-                               const char *a2, redis_reply_fn fn) {
+/* EVALSHA script numkeys keys... a1 [a2]. */
+static struct redis_call *eval(struct dedup_claim *c, const struct redis_script *script,
+                               const char *a1, const char *a2, redis_reply_fn fn) {
     char nk[4];
     snprintf(nk, sizeof nk, "%d", c->nkeys);
-    const char *argv[7] = { "EVAL", script, nk };
+    const char *argv[7] = { "EVALSHA", script->sha, nk };
     int argc = 3;
     for (int i = 0; i < c->nkeys; i++) argv[argc++] = c->keys[i];
     argv[argc++] = a1;
@@ -117,7 +124,7 @@ struct dedup_claim *dedup_redis_claim(struct dedup_redis *dr, const char *event_
     char ms[24];
     snprintf(ms, sizeof ms, "%d", dr->claim_ms);
     if (!c->keys[0] || (c->nkeys == 2 && !c->keys[1])
-        || !(c->call = eval(c, claim_script, c->value, ms, on_claimed))) {
+        || !(c->call = eval(c, &c->dr->claim, c->value, ms, on_claimed))) {
         claim_free(c);
         return NULL;
     }
@@ -128,12 +135,12 @@ void dedup_redis_finish(struct dedup_claim *c, int ok) {
     if (!c) return;
     if (c->call) {   /* no verdict yet: whatever it took is given back */
         redis_cancel(c->call);
-        eval(c, release_script, c->value, NULL, NULL);
+        eval(c, &c->dr->release, c->value, NULL, NULL);
     } else if (c->decided && c->verdict == DEDUP_VERDICT_NEW) {
         char ms[24];
         snprintf(ms, sizeof ms, "%llu", (unsigned long long)c->dr->ttl_s * 1000ULL);
-        if (ok) eval(c, mark_script, ms, NULL, NULL);
-        else eval(c, release_script, c->value, NULL, NULL);
+        if (ok) eval(c, &c->dr->mark, ms, NULL, NULL);
+        else eval(c, &c->dr->release, c->value, NULL, NULL);
     }
     claim_free(c);
 }

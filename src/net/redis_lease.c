@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Deletes the key only while it still holds our value: a lease that lapsed and was
- * taken by another holder is not ours to end. */
-static const char release_script[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
-    "return 0";
-
 struct redis_lease {
     struct redis *r;
     struct redis_call *call;      /* the SET NX in flight */
@@ -93,8 +87,7 @@ void redis_lease_release(struct redis_lease *l) {
     if (!l) return;
     if (l->call) redis_cancel(l->call);
     if (l->held || l->call) {   /* one in flight may yet succeed: undo it too */
-        const char *argv[] = { "EVAL", release_script, "1", l->key, l->value };
-        redis_send(l->r, 5, argv, NULL);
+        redis_del_if(l->r, l->key, l->value);
     }
     event_free(l->timer);
     free(l);

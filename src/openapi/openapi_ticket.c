@@ -148,9 +148,7 @@ void openapi_ticket_drop(struct openapi_ticket *tk) {
     if (!tk->value) return;
     char key[512];
     if (tk->redis && shared_key(tk, key, sizeof key) == 0)
-        redis_send(tk->redis, 5, (const char *[]){ "EVAL", "if redis.call('GET', KEYS[1]) == "
-                   "ARGV[1] then redis.call('DEL', KEYS[1]) end return 1", "1", key, tk->value },
-                   NULL);
+        redis_del_if(tk->redis, key, tk->value);
     free(tk->value);
     tk->value = NULL;
     log_warn("openapi", "the platform refused the app_ticket; dropped it");

@@ -168,8 +168,7 @@ static void shared_drop(struct openapi_tokens *tks, enum openapi_token type, con
         redis_send(tks->redis, 2, (const char *[]){ "DEL", key }, NULL);
         return;
     }
-    redis_send(tks->redis, 5, (const char *[]){ "EVAL", "if redis.call('GET', KEYS[1]) == "
-               "ARGV[1] then redis.call('DEL', KEYS[1]) end return 1", "1", key, value }, NULL);
+    redis_del_if(tks->redis, key, value);
 }
 
 void openapi_token_drop(struct openapi_tokens *tks, enum openapi_token type,
