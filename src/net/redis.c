@@ -384,3 +384,10 @@ void redis_get_stats(const struct redis *r, struct redis_stats *out) {
 int redis_del_if(struct redis *r, const char *key, const char *value) {
     return redis_send(r, 5, (const char *[]){ "EVALSHA", r->del_if.sha, "1", key, value }, NULL);
 }
+
+/* The plain context's write: a failure is left for the loop to act on (the async layer
+ * would disconnect at once, calling back into whoever is flushing). */
+void redis_flush(struct redis *r) {
+    int done;
+    if (redis_up(r) && r->ac) redisBufferWrite(&r->ac->c, &done);
+}
