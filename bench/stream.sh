@@ -21,31 +21,9 @@ EMU_CORE=${EMU_CORE:-1}
 TOKEN=bench-token-81f0
 APP_ID=cli_a1b2c3d4e5f60718
 
-for tool in taskset python3; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps)" >&2; exit 1; }
-done
-[ -x "$BIN" ] || { echo "bench: no larkgw at $BIN (make build)" >&2; exit 1; }
-
-WORK=$(mktemp -d /tmp/larkgw-stream.XXXXXX)
-PID=
-EMU_PID=
-stop_pid() {
-    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
-        kill -TERM "$1" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$1" 2>/dev/null || true
-    fi
-}
-cleanup() {
-    stop_pid "$PID"
-    stop_pid "$EMU_PID"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$(dirname "$0")/lib.sh"
+bench_need taskset python3
+bench_workdir stream
 EMU_PORT=$(free_port)
 EMU=127.0.0.1:$EMU_PORT
 

@@ -8,6 +8,7 @@
 #include "ingress/webhook.h"
 #include "ingress/ws_pool.h"
 #include "lua/runtime.h"
+#include "net/redis.h"
 #include "openapi/openapi.h"
 
 void options_webhook(const struct config *cfg, struct webhook_options *out) {
@@ -94,4 +95,11 @@ void options_bind_http(const struct config *cfg, struct bind_http_options *out) 
 void options_bind_vars(const struct config *cfg, struct bind_vars_options *out) {
     out->vars = (const char *const *)cfg->vars;
     out->nvars = cfg->nvars;
+}
+
+void options_redis(const struct config *cfg, struct redis_options *out) {
+    memset(out, 0, sizeof *out);
+    out->url = cfg->redis.url;
+    out->password = cfg->redis.password;
+    out->prefix = cfg->redis.prefix ? cfg->redis.prefix : "";
 }

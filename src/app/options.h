@@ -34,4 +34,9 @@ struct bind_vars_options;
 void options_bind_http(const struct config *cfg, struct bind_http_options *out);
 void options_bind_vars(const struct config *cfg, struct bind_vars_options *out);
 
+/* net/redis: redis.url, redis.prefix, redis.password (LARKGW_REDIS_PASSWORD). Call only
+ * when redis.url is set. */
+struct redis_options;
+void options_redis(const struct config *cfg, struct redis_options *out);
+
 #endif

@@ -67,16 +67,6 @@ struct emu_cards {
     unsigned long long next_id;
 };
 
-static uint64_t wall_ms(void) {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
-static const cJSON *get(const cJSON *o, const char *name) {
-    return cJSON_GetObjectItemCaseSensitive(o, name);
-}
-
 /* 1 and the operation counted, or 0 when n operations already fell in the last second. */
 static int rate_take(struct rate *r, int n, uint64_t now) {
     if (r->at[r->pos] && now - r->at[r->pos] < 1000) return 0;
@@ -146,14 +136,14 @@ static int element_id_ok(const char *s) {
 /* Checks every element_id in the tree (well formed, unique); 0 or -1 with why. */
 static int check_ids(const cJSON *node, cJSON *seen, char *why, size_t len) {
     if (!cJSON_IsObject(node) && !cJSON_IsArray(node)) return 0;
-    const cJSON *id = cJSON_IsObject(node) ? get(node, "element_id") : NULL;
+    const cJSON *id = cJSON_IsObject(node) ? emu_json_get(node, "element_id") : NULL;
     if (id) {
         if (!cJSON_IsString(id) || !element_id_ok(id->valuestring)) {
             snprintf(why, len, "element_id must be 1-20 letters, digits or _, "
                      "starting with a letter");
             return -1;
         }
-        if (get(seen, id->valuestring)) {
+        if (emu_json_get(seen, id->valuestring)) {
             snprintf(why, len, "element_id %.40s is used twice", id->valuestring);
             return -1;
         }
@@ -166,7 +156,7 @@ static int check_ids(const cJSON *node, cJSON *seen, char *why, size_t len) {
 
 static cJSON *find_element(cJSON *node, const char *id) {
     if (!cJSON_IsObject(node) && !cJSON_IsArray(node)) return NULL;
-    const cJSON *eid = cJSON_IsObject(node) ? get(node, "element_id") : NULL;
+    const cJSON *eid = cJSON_IsObject(node) ? emu_json_get(node, "element_id") : NULL;
     if (cJSON_IsString(eid) && strcmp(eid->valuestring, id) == 0) return node;
     for (cJSON *it = node->child; it; it = it->next) {
         cJSON *found = find_element(it, id);
@@ -176,7 +166,7 @@ static cJSON *find_element(cJSON *node, const char *id) {
 }
 
 static int config_flag(const cJSON *card, const char *name) {
-    return cJSON_IsTrue(get(get(card, "config"), name));
+    return cJSON_IsTrue(emu_json_get(emu_json_get(card, "config"), name));
 }
 
 /* Parses a card JSON string; NULL after an error answer. */
@@ -197,7 +187,7 @@ static cJSON *parse_card(struct emu_call *c, const cJSON *data) {
         char msg[160];
         snprintf(msg, sizeof msg, "invalid param: %s", why);
         fail(c, CODE_INVALID, msg);
-    } else if (get(get(card, "config"), "streaming_mode") && !config_flag(card, "update_multi")) {
+    } else if (emu_json_get(emu_json_get(card, "config"), "streaming_mode") && !config_flag(card, "update_multi")) {
         fail(c, CODE_NO_MULTI, "update_multi property is false");
     } else {
         cJSON_Delete(seen);
@@ -224,12 +214,12 @@ static void card_touch(struct card *k, uint64_t now) {
 
 static void card_create(struct emu_call *c) {
     struct emu_cards *s = c->emu->cards;
-    const cJSON *type = get(c->body, "type");
+    const cJSON *type = emu_json_get(c->body, "type");
     if (!cJSON_IsString(type) || strcmp(type->valuestring, "card_json") != 0) {
         fail(c, CODE_INVALID, "invalid param: type must be \"card_json\"");
         return;
     }
-    cJSON *json = parse_card(c, get(c->body, "data"));
+    cJSON *json = parse_card(c, emu_json_get(c->body, "data"));
     struct card *k = json ? calloc(1, sizeof *k) : NULL;
     if (!k || !(k->ops_ms = cJSON_CreateArray())) {
         if (k) card_free(k);
@@ -240,7 +230,7 @@ static void card_create(struct emu_call *c) {
     k->json = json;
     snprintf(k->id, sizeof k->id, "7%018llu", 355372766134157313ull + ++s->next_id);
     snprintf(k->tenant_key, sizeof k->tenant_key, "%s", c->tenant_key);
-    k->created_ms = wall_ms();
+    k->created_ms = emu_wall_ms();
     rate_take(&k->rate, CARD_RATE, k->created_ms);
     card_touch(k, k->created_ms);
     k->next = s->cards;
@@ -255,7 +245,7 @@ static void card_create(struct emu_call *c) {
  * error answer. */
 static struct card *card_op(struct emu_call *c, const char *id) {
     struct card *k = card_find(c->emu, id);
-    const cJSON *seq = get(c->body, "sequence");
+    const cJSON *seq = emu_json_get(c->body, "sequence");
     if (!k) {
         fail(c, CODE_NO_CARD, "card entity does not exist");
         return NULL;
@@ -275,18 +265,18 @@ static struct card *card_op(struct emu_call *c, const char *id) {
              "increment");
         return NULL;
     }
-    if (!rate_take(&k->rate, CARD_RATE, wall_ms())) {
+    if (!rate_take(&k->rate, CARD_RATE, emu_wall_ms())) {
         k->refused++;
         fail(c, CODE_RATE, NULL);
         return NULL;
     }
     k->sequence = (long)seq->valuedouble;
-    card_touch(k, wall_ms());
+    card_touch(k, emu_wall_ms());
     return k;
 }
 
 static void element_content(struct emu_call *c, const char *card_id, const char *element) {
-    const cJSON *content = get(c->body, "content");
+    const cJSON *content = emu_json_get(c->body, "content");
     if (!cJSON_IsString(content)) {
         fail(c, CODE_INVALID, "invalid param: content must be a string");
         return;
@@ -307,7 +297,7 @@ static void element_content(struct emu_call *c, const char *card_id, const char 
     }
     if (!(k = card_op(c, card_id))) return;
     cJSON *text = cJSON_CreateString(content->valuestring);
-    if (get(el, "content")) cJSON_ReplaceItemInObjectCaseSensitive(el, "content", text);
+    if (emu_json_get(el, "content")) cJSON_ReplaceItemInObjectCaseSensitive(el, "content", text);
     else cJSON_AddItemToObject(el, "content", text);
     cJSON_AddObjectToObject(emu_call_answer(c, 200, 0, "success"), "data");
 }
@@ -324,18 +314,18 @@ static void merge(cJSON *dst, const cJSON *src) {
 }
 
 static void card_settings(struct emu_call *c, const char *card_id) {
-    const cJSON *v = get(c->body, "settings");
+    const cJSON *v = emu_json_get(c->body, "settings");
     cJSON *set = cJSON_IsString(v) ? cJSON_Parse(v->valuestring) : NULL;
     if (!cJSON_IsObject(set)) {
         fail(c, CODE_INVALID, "invalid param: settings must be a JSON object as a string");
-    } else if (get(get(set, "config"), "update_multi") &&
-               !cJSON_IsTrue(get(get(set, "config"), "update_multi"))) {
+    } else if (emu_json_get(emu_json_get(set, "config"), "update_multi") &&
+               !cJSON_IsTrue(emu_json_get(emu_json_get(set, "config"), "update_multi"))) {
         fail(c, CODE_NO_MULTI, "update_multi property is false");
     } else {
         struct card *k = card_op(c, card_id);
         if (k) {
-            if (!get(k->json, "config")) cJSON_AddObjectToObject(k->json, "config");
-            const cJSON *cfg = get(set, "config"), *link = get(set, "card_link");
+            if (!emu_json_get(k->json, "config")) cJSON_AddObjectToObject(k->json, "config");
+            const cJSON *cfg = emu_json_get(set, "config"), *link = emu_json_get(set, "card_link");
             if (cJSON_IsObject(cfg))
                 merge(cJSON_GetObjectItemCaseSensitive(k->json, "config"), cfg);
             if (link) {
@@ -349,13 +339,13 @@ static void card_settings(struct emu_call *c, const char *card_id) {
 }
 
 static void card_update(struct emu_call *c, const char *card_id) {
-    const cJSON *card = get(c->body, "card");
-    if (!cJSON_IsObject(card) || !cJSON_IsString(get(card, "type")) ||
-        strcmp(get(card, "type")->valuestring, "card_json") != 0) {
+    const cJSON *card = emu_json_get(c->body, "card");
+    if (!cJSON_IsObject(card) || !cJSON_IsString(emu_json_get(card, "type")) ||
+        strcmp(emu_json_get(card, "type")->valuestring, "card_json") != 0) {
         fail(c, CODE_INVALID, "invalid param: card must be {\"type\": \"card_json\", \"data\"}");
         return;
     }
-    cJSON *json = parse_card(c, get(card, "data"));
+    cJSON *json = parse_card(c, emu_json_get(card, "data"));
     struct card *k = json ? card_op(c, card_id) : NULL;
     if (!k) {
         cJSON_Delete(json);
@@ -397,8 +387,8 @@ static int cardkit(struct emu_call *c, const char *rest) {
 }
 
 static void msg_remember(struct emu_call *c, const char *card_id, const cJSON *content) {
-    const cJSON *mid = get(get(c->answer, "data"), "message_id");
-    const cJSON *code = get(c->answer, "code");
+    const cJSON *mid = emu_json_get(emu_json_get(c->answer, "data"), "message_id");
+    const cJSON *code = emu_json_get(c->answer, "code");
     struct emu_cards *s = c->emu->cards;
     struct card_msg *m;
     if (!cJSON_IsNumber(code) || code->valuedouble != 0 || !cJSON_IsString(mid) ||
@@ -419,15 +409,15 @@ static void msg_remember(struct emu_call *c, const char *card_id, const cJSON *c
 /* An interactive send or reply: the card is checked here, the message by emu_im.c; a
  * card that went out is remembered for PATCH and the records. */
 static int interactive(struct emu_call *c) {
-    const cJSON *type = get(c->body, "msg_type"), *content = get(c->body, "content");
+    const cJSON *type = emu_json_get(c->body, "msg_type"), *content = emu_json_get(c->body, "content");
     if (!cJSON_IsString(type) || strcmp(type->valuestring, "interactive") != 0 ||
         !cJSON_IsString(content) || c->token_kind != EMU_TOKEN_TENANT)
         return -1;
     cJSON *card = cJSON_Parse(content->valuestring);
-    const cJSON *card_id = get(get(card, "data"), "card_id");
+    const cJSON *card_id = emu_json_get(emu_json_get(card, "data"), "card_id");
     struct card *k = NULL;
-    int rc = 0, entity = cJSON_IsString(get(card, "type")) &&
-                 strcmp(get(card, "type")->valuestring, "card") == 0;
+    int rc = 0, entity = cJSON_IsString(emu_json_get(card, "type")) &&
+                 strcmp(emu_json_get(card, "type")->valuestring, "card") == 0;
     if (!cJSON_IsObject(card)) {
         cJSON_Delete(card);
         return -1;                      /* emu_im.c answers what is wrong */
@@ -467,7 +457,7 @@ static void msg_patch(struct emu_call *c, struct card_msg *m, cJSON *card, size_
     } else if (!msg_multi(c->emu, m) || !config_flag(card, "update_multi")) {
         fail(c, 230001, "Your request contains an invalid request parameter, ext=the card "
              "must declare config.update_multi = true, before and after");
-    } else if (!rate_take(&m->rate, MSG_RATE, wall_ms())) {
+    } else if (!rate_take(&m->rate, MSG_RATE, emu_wall_ms())) {
         m->refused++;
         fail(c, CODE_RATE, NULL);
     } else {
@@ -496,7 +486,7 @@ int emu_cardkit_handle(struct emu_call *c) {
         return -1;
     snprintf(id, sizeof id, "%s", path + 1);
     if (!tenant_only(c)) return 0;
-    const cJSON *content = get(c->body, "content");
+    const cJSON *content = emu_json_get(c->body, "content");
     msg_patch(c, msg_find(c->emu, id),
               cJSON_IsString(content) ? cJSON_Parse(content->valuestring) : NULL,
               cJSON_IsString(content) ? strlen(content->valuestring) : 0);
@@ -521,8 +511,8 @@ static cJSON *card_record(const struct card *k) {
     stack[n++] = k->json;
     while (n) {
         cJSON *node = stack[--n];
-        const cJSON *id = get(node, "element_id"), *text = get(node, "content");
-        if (cJSON_IsString(id) && cJSON_IsString(text) && !get(texts, id->valuestring))
+        const cJSON *id = emu_json_get(node, "element_id"), *text = emu_json_get(node, "content");
+        if (cJSON_IsString(id) && cJSON_IsString(text) && !emu_json_get(texts, id->valuestring))
             cJSON_AddStringToObject(texts, id->valuestring, text->valuestring);
         for (cJSON *it = node->child; it && n < 64; it = it->next)
             if (cJSON_IsObject(it) || cJSON_IsArray(it)) stack[n++] = it;

@@ -57,19 +57,9 @@ struct emu_llm {
     struct llm_stream *streams;
 };
 
-static uint64_t wall_ms(void) {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
-static const cJSON *get(const cJSON *o, const char *name) {
-    return cJSON_GetObjectItemCaseSensitive(o, name);
-}
-
 static cJSON *call_find(struct emu_llm *l, long id) {
     for (cJSON *it = l->calls->child; it; it = it->next)
-        if ((long)get(it, "id")->valuedouble == id) return it;
+        if ((long)emu_json_get(it, "id")->valuedouble == id) return it;
     return NULL;
 }
 
@@ -89,15 +79,15 @@ static long call_record(struct emu_llm *l, const struct emu_req *r, const cJSON 
     const char *auth = emu_req_header(r, "Authorization");
     long id = ++l->next_id;
     cJSON_AddNumberToObject(rec, "id", (double)id);
-    const cJSON *model = get(body, "model"), *messages = get(body, "messages");
+    const cJSON *model = emu_json_get(body, "model"), *messages = emu_json_get(body, "messages");
     cJSON_AddItemToObject(rec, "model", model ? cJSON_Duplicate(model, 1) : cJSON_CreateNull());
-    cJSON_AddBoolToObject(rec, "stream", cJSON_IsTrue(get(body, "stream")));
+    cJSON_AddBoolToObject(rec, "stream", cJSON_IsTrue(emu_json_get(body, "stream")));
     cJSON_AddItemToObject(rec, "messages", messages ? cJSON_Duplicate(messages, 1)
                                                     : cJSON_CreateNull());
     cJSON_AddItemToObject(rec, "authorization",
                           auth ? cJSON_CreateString(auth) : cJSON_CreateNull());
     cJSON_AddStringToObject(rec, "peer", r->peer);
-    cJSON_AddNumberToObject(rec, "received_ms", (double)wall_ms());
+    cJSON_AddNumberToObject(rec, "received_ms", (double)emu_wall_ms());
     cJSON_AddNumberToObject(rec, "status", 0);
     cJSON_AddStringToObject(rec, "outcome", "pending");
     cJSON_AddNumberToObject(rec, "tokens_sent", 0);
@@ -123,10 +113,10 @@ static const char *answer_text(const struct emu_llm *l, const cJSON *messages) {
     if (l->answer) return l->answer;
     const cJSON *last = NULL;
     for (const cJSON *m = messages->child; m; m = m->next) {
-        const cJSON *role = get(m, "role");
+        const cJSON *role = emu_json_get(m, "role");
         if (cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0) last = m;
     }
-    const cJSON *content = get(last, "content");
+    const cJSON *content = emu_json_get(last, "content");
     return cJSON_IsString(content) ? content->valuestring : "";
 }
 
@@ -147,13 +137,13 @@ static cJSON *tokenize(const char *text) {
 
 /* The messages must be a non-empty list of {role, content}; NULL when fine. */
 static const char *bad_request(const cJSON *body) {
-    const cJSON *messages = get(body, "messages"), *stream = get(body, "stream");
+    const cJSON *messages = emu_json_get(body, "messages"), *stream = emu_json_get(body, "stream");
     if (!cJSON_IsObject(body)) return "the body must be a JSON object";
-    if (!cJSON_IsString(get(body, "model"))) return "you must provide a model parameter";
+    if (!cJSON_IsString(emu_json_get(body, "model"))) return "you must provide a model parameter";
     if (stream && !cJSON_IsBool(stream)) return "'stream' must be a boolean";
     if (!cJSON_IsArray(messages) || !messages->child) return "'messages' must be a non-empty array";
     for (const cJSON *m = messages->child; m; m = m->next)
-        if (!cJSON_IsObject(m) || !cJSON_IsString(get(m, "role")) || !get(m, "content"))
+        if (!cJSON_IsObject(m) || !cJSON_IsString(emu_json_get(m, "role")) || !emu_json_get(m, "content"))
             return "each message needs 'role' and 'content'";
     return NULL;
 }
@@ -183,7 +173,7 @@ static void put_event(struct llm_stream *s, const char *content, int first) {
     cJSON *o = cJSON_CreateObject(), *choice = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", s->id);
     cJSON_AddStringToObject(o, "object", "chat.completion.chunk");
-    cJSON_AddNumberToObject(o, "created", (double)(wall_ms() / 1000));
+    cJSON_AddNumberToObject(o, "created", (double)(emu_wall_ms() / 1000));
     cJSON_AddStringToObject(o, "model", s->model);
     cJSON_AddNumberToObject(choice, "index", 0);
     cJSON *delta = cJSON_AddObjectToObject(choice, "delta");
@@ -221,7 +211,7 @@ static char *whole_answer(const struct llm_stream *s) {
     cJSON *o = cJSON_CreateObject(), *choice = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", s->id);
     cJSON_AddStringToObject(o, "object", "chat.completion");
-    cJSON_AddNumberToObject(o, "created", (double)(wall_ms() / 1000));
+    cJSON_AddNumberToObject(o, "created", (double)(emu_wall_ms() / 1000));
     cJSON_AddStringToObject(o, "model", s->model);
     cJSON_AddNumberToObject(choice, "index", 0);
     cJSON *msg = cJSON_AddObjectToObject(choice, "message");
@@ -313,10 +303,10 @@ static void start_stream(struct emu_req *r, long call_id, const cJSON *body, cJS
     s->tokens = tokens;
     s->ntokens = cJSON_GetArraySize(tokens);
     s->stop_at = fail == LLM_FAIL_CUT ? s->ntokens / 2 : s->ntokens;
-    s->stream = cJSON_IsTrue(get(body, "stream"));
+    s->stream = cJSON_IsTrue(emu_json_get(body, "stream"));
     s->chunked = s->stream && l->framing == LLM_FRAMING_CHUNKED;
     s->call_id = call_id;
-    snprintf(s->model, sizeof s->model, "%s", get(body, "model")->valuestring);
+    snprintf(s->model, sizeof s->model, "%s", emu_json_get(body, "model")->valuestring);
     snprintf(s->id, sizeof s->id, "chatcmpl-emu-%ld", call_id);
     s->bev = emu_http_take(r);
     s->next = l->streams;
@@ -368,9 +358,9 @@ void emu_llm_handle(struct emu_req *r) {
         reply_error(r, 401, "invalid_request_error", "Incorrect API key provided.");
     } else {
         enum llm_fail fail = next_failure(l);
-        cJSON *tokens = tokenize(answer_text(l, get(body, "messages")));
+        cJSON *tokens = tokenize(answer_text(l, emu_json_get(body, "messages")));
         log_info(EMU_MODULE, "llm %s: %d token(s), %s, failure %s", r->peer,
-                 cJSON_GetArraySize(tokens), cJSON_IsTrue(get(body, "stream")) ? "streamed"
+                 cJSON_GetArraySize(tokens), cJSON_IsTrue(emu_json_get(body, "stream")) ? "streamed"
                                                                                : "whole",
                  fail_names[fail]);
         if (fail == LLM_FAIL_500) {
@@ -395,10 +385,10 @@ static int choice(const cJSON *v, const char *const *names) {
 static int apply(struct emu_llm *l, const cJSON *in, char *err, size_t len) {
     static const char *const keys[] = { "answer", "delay_ms", "fail", "fail_count", "framing",
                                         "key", NULL };
-    const cJSON *answer = get(in, "answer"), *key = get(in, "key");
+    const cJSON *answer = emu_json_get(in, "answer"), *key = emu_json_get(in, "key");
     long delay = l->delay_ms, count = l->fail_count;
-    int fail = get(in, "fail") ? choice(get(in, "fail"), fail_names) : (int)l->fail;
-    int framing = get(in, "framing") ? choice(get(in, "framing"), framing_names) : (int)l->framing;
+    int fail = emu_json_get(in, "fail") ? choice(emu_json_get(in, "fail"), fail_names) : (int)l->fail;
+    int framing = emu_json_get(in, "framing") ? choice(emu_json_get(in, "framing"), framing_names) : (int)l->framing;
     for (const cJSON *it = in->child; it; it = it->next) {
         int known = 0;
         for (int i = 0; keys[i]; i++) known |= strcmp(it->string, keys[i]) == 0;

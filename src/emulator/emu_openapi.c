@@ -68,12 +68,6 @@ struct emu_oapi {
     int nlater;
 };
 
-static uint64_t wall_ms(void) {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
 static int has_prefix(const char *path, const char *prefix) {
     return strncmp(path, prefix, strlen(prefix)) == 0;
 }
@@ -180,7 +174,7 @@ static long call_record(struct emu_oapi *o, const struct emu_call *c) {
     cJSON_AddNumberToObject(rec, "body_bytes", (double)r->body_len);
     cJSON_AddStringToObject(rec, "log_id", c->log_id);
     cJSON_AddStringToObject(rec, "peer", r->peer);
-    cJSON_AddNumberToObject(rec, "received_ms", (double)wall_ms());
+    cJSON_AddNumberToObject(rec, "received_ms", (double)emu_wall_ms());
     cJSON_AddItemToObject(rec, "answered_ms", cJSON_CreateNull());
     calls_add(o, rec);
     return id;
@@ -188,7 +182,7 @@ static long call_record(struct emu_oapi *o, const struct emu_call *c) {
 
 static void call_answered(struct emu_oapi *o, long id) {
     cJSON *rec = calls_find(o, id);
-    if (rec) set_field(rec, "answered_ms", cJSON_CreateNumber((double)wall_ms()));
+    if (rec) set_field(rec, "answered_ms", cJSON_CreateNumber((double)emu_wall_ms()));
 }
 
 /* What the call was answered (text: the answer's bytes), written into its record

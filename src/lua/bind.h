@@ -52,6 +52,11 @@ int bind_error_handler(lua_State *L);
 /* The same for lark.http's err ("lark.http timeout: ..."). */
 int bind_http_error_text(lua_State *L, int idx);
 
+/* Into the table on top: for each HTTP method name ("GET", ...; NULL-terminated), a
+ * field named in lower case holding fn as a closure over the method name
+ * (lark.api.get, lark.http.post, ...). */
+void bind_set_methods(lua_State *L, const char *const *methods, lua_CFunction fn);
+
 /* print(...), routed to lark.log.info. */
 int bind_print(lua_State *L);
 

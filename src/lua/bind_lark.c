@@ -2,7 +2,9 @@
 #include "lua/sched.h"
 #include "lua/script.h"
 
+#include <ctype.h>
 #include <lauxlib.h>
+#include <string.h>
 #include <time.h>
 
 /* lark.on(event_type, fn): fn handles that type in this script (any schema: "message",
@@ -33,6 +35,18 @@ static int lark_index(lua_State *L) {
         return 1;
     }
     return 0;
+}
+
+void bind_set_methods(lua_State *L, const char *const *methods, lua_CFunction fn) {
+    for (int i = 0; methods[i]; i++) {
+        char lower[16];
+        size_t n = strlen(methods[i]);
+        if (n >= sizeof lower) continue;
+        for (size_t j = 0; j <= n; j++) lower[j] = (char)tolower((unsigned char)methods[i][j]);
+        lua_pushstring(L, methods[i]);
+        lua_pushcclosure(L, fn, 1);
+        lua_setfield(L, -2, lower);
+    }
 }
 
 void bind_lark_open(lua_State *L) {
