@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct jobs;
 struct runtime_limits;
 struct sched_task;
 struct store;
@@ -39,6 +40,8 @@ struct script {
     int load_coroutines;         /* coroutines created while no task runs (top level) */
     int limit_hit;               /* a limit failed the code that ran: collect garbage */
     struct store *store;         /* lark.store, shared by every script (NULL: none) */
+    struct jobs *jobs;           /* lark.every/cron/after register here (NULL: none) */
+    void *gen;                   /* the runtime's generation holding the script */
     int nidle;
     struct { lua_State *co; int ref; } idle[SCRIPT_IDLE_THREADS];
 };
@@ -53,6 +56,7 @@ struct script_args {
     const char *dir, *file;
     const char *lua_dir;         /* NULL: the Lua half of lark compiled in */
     struct store *store;         /* lark.store (NULL: its calls answer nil, err) */
+    struct jobs *jobs;           /* schedules (NULL: lark.every and the like raise) */
 };
 
 /* Creates the state, opens the sandbox and the lark module, and runs the file's top
