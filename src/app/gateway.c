@@ -74,6 +74,11 @@ static void gateway_metrics(void *arg, struct evbuffer *out) {
     metrics_write(&src, out);
 }
 
+static char *gateway_jobs(void *arg) {
+    struct gateway *gw = arg;
+    return runtime_jobs_json(gw->rt);
+}
+
 static void gateway_exit(struct gateway *gw) {
     event_base_loopexit(gw->base, NULL);
 }
@@ -103,6 +108,7 @@ static void gateway_stop(struct gateway *gw) {
     if (gw->stopping) return;
     gw->stopping = 1;
     log_info("gateway", "stopping: no new events, finishing the ones in flight");
+    runtime_stop_jobs(gw->rt);
     if (gw->webhook) webhook_stop(gw->webhook);
     if (gw->ws) ws_pool_stop(gw->ws, gateway_on_ws_stopped, gw);
     int bound_s = gw->cfg->limits.handler_max_s < 30 ? gw->cfg->limits.handler_max_s : 30;
@@ -148,7 +154,8 @@ static int gateway_start_transports(struct gateway *gw) {
         gw->ws = ws_pool_new(gw->base, &po, gw->disp, gw->http);
         if (!gw->ws) return -1;
     }
-    struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload };
+    struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload,
+                                 gateway_jobs };
     if (cfg->admin.listen && *cfg->admin.listen) {
         struct admin_options opt;
         options_admin(cfg, &opt);

@@ -15,9 +15,10 @@ struct metrics_snapshot {
     struct openapi_stats openapi;
     struct ws_pool_stats ws;
     struct { unsigned long long scripts, retired; } lua;
+    struct runtime_job_stats jobs;
 };
 
-enum metrics_source { METRICS_EVENTS, METRICS_OPENAPI, METRICS_WS, METRICS_LUA };
+enum metrics_source { METRICS_EVENTS, METRICS_OPENAPI, METRICS_WS, METRICS_LUA, METRICS_JOBS };
 
 /* A metric is a field of one source's stats: where it is and how wide (int or 64 bit). */
 struct metric {
@@ -32,6 +33,7 @@ struct metric {
 #define API(f) FIELD(METRICS_OPENAPI, openapi.f)
 #define WS(f) FIELD(METRICS_WS, ws.f)
 #define LUA(f) FIELD(METRICS_LUA, lua.f)
+#define JOBS(f) FIELD(METRICS_JOBS, jobs.f)
 
 static const struct metric metrics[] = {
     { "larkgw_events_received_total", "counter",
@@ -90,6 +92,14 @@ static const struct metric metrics[] = {
       "Scripts in the serving generation", LUA(scripts) },
     { "larkgw_lua_retired_generations", "gauge",
       "Replaced generations still finishing handlers", LUA(retired) },
+    { "larkgw_jobs", "gauge",
+      "Scheduled jobs (lark.every, lark.cron, lark.after) still to run", JOBS(jobs) },
+    { "larkgw_job_runs_total", "counter",
+      "Scheduled job runs finished, failed ones included", JOBS(runs) },
+    { "larkgw_job_failures_total", "counter",
+      "Scheduled job runs that raised, ran out of time or were killed", JOBS(failures) },
+    { "larkgw_job_skips_total", "counter",
+      "Scheduled runs skipped because the previous run was still going", JOBS(skips) },
 };
 
 static unsigned long long metrics_value(const struct metrics_snapshot *snap,
@@ -125,6 +135,7 @@ void metrics_write(const struct metrics_sources *src, struct evbuffer *out) {
     if (src->ws) ws_pool_get_stats(src->ws, &snap.ws);
     snap.lua.scripts = runtime_script_count(src->rt);
     snap.lua.retired = runtime_retired_count(src->rt);
+    runtime_get_job_stats(src->rt, &snap.jobs);
     for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) {
         const struct metric *m = &metrics[i];
         if ((m->source == METRICS_OPENAPI && !src->api) || (m->source == METRICS_WS && !src->ws))
