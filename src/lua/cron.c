@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #define CRON_SEARCH_DAYS (366 * 10)
+#define CRON_MAX_INSTANT (INT64_C(1) << 40)  /* some 35,000 years: no overflow below */
 
 struct cron_field {
     const char *name;
@@ -219,6 +220,7 @@ static int64_t cron_resolve(const struct tz *tz, int64_t local) {
 }
 
 int64_t cron_next(const struct cron *c, const struct tz *tz, int64_t after) {
+    if (after < -CRON_MAX_INSTANT || after > CRON_MAX_INSTANT) return -1;
     int64_t local = after + tz_offset(tz, after);
     int64_t from = floor_div(local, 60) * 60 + 60;
     /* local times whose instant is not after `after` (the second pass through a repeated

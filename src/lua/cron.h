@@ -36,7 +36,8 @@ int cron_parse(const char *spec, struct cron *out, char *err, size_t errlen);
 
 /* The first instant strictly after `after` (seconds since the epoch) the spec matches in
  * zone tz (NULL: UTC), with the daylight saving rules above; -1 when none comes within
- * ten years (cannot happen for a spec cron_parse accepted). */
+ * ten years (cannot happen for a spec cron_parse accepted) or `after` is more than 2^40
+ * seconds away from the epoch. */
 int64_t cron_next(const struct cron *c, const struct tz *tz, int64_t after);
 
 #endif

@@ -9,6 +9,7 @@
 
 #define TZ_MAX_FILE (256u << 10)
 #define TZ_MAX_NAME 255
+#define TZ_MAX_OFFSET (26 * 3600)  /* beyond any zone there has been (RFC 8536) */
 
 /* One end of daylight time in a POSIX rule: Jn (1-365, no Feb 29), n (0-365) or
  * Mm.w.d (weekday d of week w, 5 = last, of month m), at `time` local seconds. */
@@ -206,10 +207,11 @@ static int tzif_data(struct tz *tz, const unsigned char *p, const struct tzif_co
         tz->trans[i] = tsize == 8 ? be64(times + 8 * i) : (int32_t)be32(times + 4 * i);
         if (idx[i] >= c->type || (i && tz->trans[i] <= tz->trans[i - 1])) return -1;
         tz->offs[i] = (int32_t)be32(types + 6 * idx[i]);
+        if (tz->offs[i] < -TZ_MAX_OFFSET || tz->offs[i] > TZ_MAX_OFFSET) return -1;
     }
     tz->ntrans = c->time;
     tz->first_off = (int32_t)be32(types);
-    return 0;
+    return tz->first_off < -TZ_MAX_OFFSET || tz->first_off > TZ_MAX_OFFSET ? -1 : 0;
 }
 
 struct tz *tz_parse(const unsigned char *buf, size_t len) {
