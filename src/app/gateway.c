@@ -294,6 +294,7 @@ int gateway_replay(struct config *cfg, const char *event_path) {
     memset(&gw, 0, sizeof gw);
     struct replay_result r = { 0, 0 };
     if (gateway_setup(&gw, cfg) == 0) {
+        runtime_stop_jobs(gw.rt);  /* a replay runs the event's handlers, not the schedules */
         dispatcher_submit(gw.disp, json, len, EVENT_REPLAY, replay_on_reply, &r);
         /* Handlers may yield (sleep, API calls): run the loop until the reply comes. */
         while (!r.done && event_base_loop(gw.base, EVLOOP_ONCE) == 0) {}
