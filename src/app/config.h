@@ -46,6 +46,18 @@ struct config {
     struct { int dead_after_s; int fragment_timeout_s; long max_message; } ws;
     char *state_dir;
     struct { char *level, *format, *file; bool payloads; } log;
+    struct {
+        char **allow;         /* lark.http may reach these: host, host:port, *.domain */
+        size_t nallow;
+        int timeout_s;        /* per call, scripts may ask less */
+        long max_body;        /* per response, scripts may ask less */
+        int max_in_flight;    /* calls open at once, all scripts */
+        int max_per_script;   /* calls open at once, per script */
+    } http;
+    /* lark.vars: nvars triples name, kind ("s" string, "n" number, "b" boolean), value
+     * as text; strings owned by the config. */
+    char **vars;
+    size_t nvars;
 };
 
 /* Fills defaults. */

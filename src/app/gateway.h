@@ -3,10 +3,17 @@
 #ifndef LARKGW_APP_GATEWAY_H
 #define LARKGW_APP_GATEWAY_H
 
+#include <stddef.h>
+
 struct config;
 
-/* Runs until SIGTERM/SIGINT; returns the process exit code. */
-int gateway_run(struct config *cfg);
+/* Reads the config again, from the same sources as at start, into out (initialised by
+ * it): how SIGHUP and POST /admin/reload pick up vars and http.*. 0, or -1 with err. */
+typedef int (*gateway_reread_fn)(void *arg, struct config *out, char *err, size_t errlen);
+
+/* Runs until SIGTERM/SIGINT; returns the process exit code. reread may be NULL: the
+ * config then stays as it was at start. */
+int gateway_run(struct config *cfg, gateway_reread_fn reread, void *reread_arg);
 
 /* Runs the handlers on one saved event offline (no transport, no dedup, no token
  * check) and prints the answer; returns the process exit code. */

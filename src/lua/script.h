@@ -12,6 +12,7 @@ struct jobs;
 struct runtime_limits;
 struct sched_task;
 struct store;
+struct bind_vars_options;
 
 /* Finished handler threads kept for the next events: saves a thread's allocation and
  * its garbage collection per event. */
@@ -40,6 +41,7 @@ struct script {
     int load_coroutines;         /* coroutines created while no task runs (top level) */
     int limit_hit;               /* a limit failed the code that ran: collect garbage */
     struct store *store;         /* lark.store, shared by every script (NULL: none) */
+    const struct bind_vars_options *vars;   /* lark.vars (NULL: empty) */
     struct jobs *jobs;           /* lark.every/cron/after register here (NULL: none) */
     void *gen;                   /* the runtime's generation holding the script */
     int nidle;
@@ -56,6 +58,7 @@ struct script_args {
     const char *dir, *file;
     const char *lua_dir;         /* NULL: the Lua half of lark compiled in */
     struct store *store;         /* lark.store (NULL: its calls answer nil, err) */
+    const struct bind_vars_options *vars;   /* lark.vars (NULL: empty) */
     struct jobs *jobs;           /* schedules (NULL: lark.every and the like raise) */
 };
 
