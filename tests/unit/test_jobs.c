@@ -241,6 +241,23 @@ static void test_registration_errors(void) {
                      "error('top level fails')\n", "top level fails");
 }
 
+/* Without opts.tz, the zone is TZ's: an IANA name or a POSIX rule, else the load fails. */
+static void test_zone_from_tz(void) {
+    struct env e;
+    setenv("TZ", "Nowhere/Land", 1);
+    check_load_error("lark.cron('@daily', function() end)\n",
+                     "bot.lua:1: lark.cron: TZ=Nowhere/Land is neither a zone nor a rule");
+    setenv("TZ", ":Asia/Shanghai", 1);
+    setup(&e, "lark.cron('0 9 * * *', function() end, { name = 'nine' })\n");
+    CHECK_EQ_INT(load(&e), 0);
+    char *json = runtime_jobs_json(e.fx.rt);
+    CHECK_CONTAINS(json, "\"tz\":\"Asia/Shanghai\"");
+    CHECK_CONTAINS(json, "T01:00:00Z");   /* 09:00 in Shanghai */
+    free(json);
+    teardown(&e);
+    unsetenv("TZ");
+}
+
 /* lark.every in a handler raises; the failed load above kept no staged job. */
 static void test_every_in_handler(void) {
     struct env e;
@@ -263,6 +280,7 @@ int main(void) {
     RUN(test_job_tenant_key);
     RUN(test_limits);
     RUN(test_registration_errors);
+    RUN(test_zone_from_tz);
     RUN(test_every_in_handler);
     return test_report();
 }
