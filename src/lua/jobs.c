@@ -285,10 +285,11 @@ static int job_schedule(struct job *jb, const struct jobs_def *d, char *err, siz
         snprintf(err, errlen, "bad cron spec \"%.64s\": %s", d->spec, why);
         return -1;
     }
-    const char *zone = d->zone;
-    if (!zone) {  /* the process's TZ, as the system reads it, else UTC */
-        const char *env = getenv("TZ");
-        zone = env && *env ? env + (*env == ':') : "UTC";
+    const char *zone = d->zone, *env = getenv("TZ");
+    if (!zone && !(env && *env)) {
+        zone = "UTC";  /* built in: no zone file needed */
+    } else if (!zone) {  /* the process's TZ, as the system reads it */
+        zone = env + (*env == ':');
         if (!(jb->tz = tz_load(zone, why, sizeof why))) jb->tz = tz_posix(zone);
         if (!jb->tz) {
             snprintf(err, errlen, "TZ=%.64s is neither a zone nor a rule: pass opts.tz", zone);
