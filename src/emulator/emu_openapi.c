@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "emulator/emu.h"
 #include "emulator/emu_answer.h"
+#include "emulator/emu_cardkit.h"
 #include "emulator/emu_envelope.h"
 #include "emulator/emu_http.h"
 #include "emulator/emu_im.h"
@@ -376,7 +377,8 @@ static void route(struct emu_call *c, char *headers, size_t hlen) {
         }
         return;
     }
-    if (!authorized(c) || canned(c) || emu_im_handle(c) == 0) return;
+    if (!authorized(c) || canned(c) || emu_cardkit_handle(c) == 0 || emu_im_handle(c) == 0)
+        return;
     cJSON_AddObjectToObject(emu_call_answer(c, 200, 0, "success"), "data");
 }
 
