@@ -17,6 +17,11 @@ void bind_vars_open(lua_State *L);
 /* lark.sleep(seconds). */
 int bind_sleep(lua_State *L);
 
+/* lark.every, lark.cron, lark.after (bind_jobs.c). */
+int bind_every(lua_State *L);
+int bind_cron(lua_State *L);
+int bind_after(lua_State *L);
+
 /* The message handler of a handler's base pcall (the scheduler's msgh): pushes
  * "file:line: message" whatever the error value was: lark.api's err table gives its
  * text ("OpenAPI error 99991663: msg (log_id ..., HTTP 400)"); Lua's own position is kept
