@@ -42,6 +42,11 @@ int bind_api_start(lua_State *L, struct sched_task *t, const struct openapi_req 
 /* lark.sleep(seconds). */
 int bind_sleep(lua_State *L);
 
+/* lark.every, lark.cron, lark.after (bind_jobs.c). */
+int bind_every(lua_State *L);
+int bind_cron(lua_State *L);
+int bind_after(lua_State *L);
+
 /* The message handler of a handler's base pcall (the scheduler's msgh): pushes
  * "file:line: message" whatever the error value was: lark.api's err table gives its
  * text ("OpenAPI error 99991663: msg (log_id ..., HTTP 400)"); Lua's own position is kept

@@ -51,7 +51,9 @@ void bind_set_methods(lua_State *L, const char *const *methods, lua_CFunction fn
 
 void bind_lark_open(lua_State *L) {
     static const luaL_Reg fns[] = {
-        { "on", on }, { "now", now }, { "sleep", bind_sleep }, { NULL, NULL },
+        { "on", on }, { "now", now }, { "sleep", bind_sleep },
+        { "every", bind_every }, { "cron", bind_cron }, { "after", bind_after },
+        { NULL, NULL },
     };
     luaL_newlib(L, fns);
     bind_api_open(L);
