@@ -28,6 +28,20 @@ static void budget_free(void *data, void *ptr) {
     free(ptr);
 }
 
+/* protobuf-c takes a field number 0 (an over-long tag varint) as an unknown field and
+ * would write it back as a plain 0 that no decoder takes: refuse such frames here, so
+ * everything decoded re-encodes (our acks echo the frame). */
+static int has_field_zero(const ProtobufCMessage *m) {
+    for (size_t i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0) return 1;
+    if (m->descriptor == &pbbp2__frame__descriptor) {
+        const frame_t *f = (const frame_t *)m;
+        for (size_t i = 0; i < f->n_headers; i++)
+            if (has_field_zero(&f->headers[i]->base)) return 1;
+    }
+    return 0;
+}
+
 frame_t *frame_decode(const uint8_t *buf, size_t len, size_t max, const char **why) {
     const char *dummy;
     if (!why) why = &dummy;
@@ -41,6 +55,11 @@ frame_t *frame_decode(const uint8_t *buf, size_t len, size_t max, const char **w
     if (!f) {
         *why = budget.exhausted ? "frame expands beyond its memory budget"
                                 : "not a pbbp2 Frame (malformed or a required field missing)";
+        return NULL;
+    }
+    if (has_field_zero(&f->base)) {
+        pbbp2__frame__free_unpacked(f, &alloc);
+        *why = "not a pbbp2 Frame (field number 0)";
         return NULL;
     }
     *why = NULL;
@@ -118,18 +137,6 @@ static char *ack_payload(int code, const char *body, size_t body_len, size_t *le
     return out;
 }
 
-/* The peer's unknown fields go back in the ack (it is the same frame), but only those
- * that encode to a valid field again: the decoder lets a field number 0 through, which
- * no decoder takes back. Copies the keepers into out; returns their count. */
-static size_t valid_unknown(const frame_t *req, ProtobufCMessageUnknownField *out) {
-    size_t n = 0;
-    for (size_t i = 0; i < req->base.n_unknown_fields; i++) {
-        const ProtobufCMessageUnknownField *u = &req->base.unknown_fields[i];
-        if (u->tag >= 1 && u->tag <= 536870911u) out[n++] = *u;
-    }
-    return n;
-}
-
 uint8_t *frame_build_ack(const frame_t *req, int code, const char *body, size_t body_len,
                          unsigned long biz_rt_ms, size_t *len) {
     char rt[24];
@@ -138,15 +145,11 @@ uint8_t *frame_build_ack(const frame_t *req, int code, const char *body, size_t 
     biz_rt.key = "biz_rt";
     biz_rt.value = rt;
     Pbbp2__Header **headers = malloc((req->n_headers + 1) * sizeof *headers);
-    ProtobufCMessageUnknownField *unknown =
-        malloc((req->base.n_unknown_fields + 1) * sizeof *unknown);
     size_t payload_len;
     char *payload = ack_payload(code, body, body_len, &payload_len);
     uint8_t *out = NULL;
-    if (headers && unknown && payload) {
+    if (headers && payload) {
         frame_t ack = *req;        /* shallow: shares strings and unknown fields */
-        ack.base.unknown_fields = unknown;
-        ack.base.n_unknown_fields = valid_unknown(req, unknown);
         ack.n_headers = 0;
         for (size_t i = 0; i < req->n_headers; i++)
             if (strcmp(req->headers[i]->key, "biz_rt") != 0)
@@ -159,7 +162,6 @@ uint8_t *frame_build_ack(const frame_t *req, int code, const char *body, size_t 
         out = frame_encode(&ack, len);
     }
     free(headers);
-    free(unknown);
     free(payload);
     return out;
 }

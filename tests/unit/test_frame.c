@@ -88,6 +88,19 @@ static void test_unknown_field_kept_in_ack(void) {
     frame_free(f);
 }
 
+/* An over-long tag varint names field 0: protobuf-c would keep it and write back a
+ * bare 0 no decoder takes, so the frame is refused (at the top level and in a header). */
+static void test_field_zero_refused(void) {
+    const uint8_t top[] = { 0x08, 0x01, 0x10, 0x02, 0x18, 0x03, 0x20, 0x01, 0x80, 0x00, 0x05 };
+    const uint8_t in_header[] = { 0x08, 0x01, 0x10, 0x02, 0x18, 0x03, 0x20, 0x01,
+                                  0x2a, 0x09, 0x0a, 0x01, 'k', 0x12, 0x01, 'v', 0x80, 0x00, 0x05 };
+    const char *why = NULL;
+    CHECK(frame_decode(top, sizeof top, 1024, &why) == NULL);
+    CHECK_CONTAINS(why, "field number 0");
+    CHECK(frame_decode(in_header, sizeof in_header, 1024, &why) == NULL);
+    CHECK_CONTAINS(why, "field number 0");
+}
+
 static void test_garbage(void) {
     const uint8_t junk[][6] = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
                                 { 0x0a, 0x7f, 0x00, 0x00, 0x00, 0x00 },
@@ -208,6 +221,7 @@ int main(void) {
     RUN(test_size_bound);
     RUN(test_missing_required);
     RUN(test_unknown_field_kept_in_ack);
+    RUN(test_field_zero_refused);
     RUN(test_garbage);
     RUN(test_header_bomb);
     RUN(test_ping);
