@@ -11,124 +11,127 @@ import urllib.parse
 
 from emulator import (DEFAULT_APP_ID, DEFAULT_APP_SECRET, OP_BINARY, OP_CLOSE, OP_TEXT,
                       Closed, Emulator, Frame, RawWs, accept_key)
-from harness import http, wait_until
+from harness import GatewayCase, http, wait_until
 
 DEFAULT_CONFIG = {"PingInterval": 120, "ReconnectCount": -1, "ReconnectInterval": 120,
                   "ReconnectNonce": 30}
 
 
-class Discovery(unittest.TestCase):
+class Discovery(GatewayCase):
     def test_answer_carries_url_and_client_config(self):
-        with Emulator() as em:
-            status, answer = em.discover()
-            self.assertEqual(status, 200)
-            self.assertEqual(answer["code"], 0)
-            url = urllib.parse.urlsplit(answer["data"]["URL"])
-            self.assertEqual((url.scheme, url.hostname, url.port, url.path),
-                             ("ws", "127.0.0.1", em.port, "/ws/v2"))
-            q = dict(urllib.parse.parse_qsl(url.query))
-            self.assertEqual(set(q), {"fpid", "device_id", "service_id", "access_key", "ticket"})
-            self.assertEqual(int(q["service_id"]), em.stats()["service_id"])
-            self.assertEqual(answer["data"]["ClientConfig"], DEFAULT_CONFIG)
-            _, again = em.discover()
-            self.assertNotEqual(again["data"]["URL"], answer["data"]["URL"])
+        em = self.start_emulator()
+        status, answer = em.discover()
+        self.assertEqual(status, 200)
+        self.assertEqual(answer["code"], 0)
+        url = urllib.parse.urlsplit(answer["data"]["URL"])
+        self.assertEqual((url.scheme, url.hostname, url.port, url.path),
+                         ("ws", "127.0.0.1", em.port, "/ws/v2"))
+        q = dict(urllib.parse.parse_qsl(url.query))
+        self.assertEqual(set(q), {"fpid", "device_id", "service_id", "access_key", "ticket"})
+        self.assertEqual(int(q["service_id"]), em.stats()["service_id"])
+        self.assertEqual(answer["data"]["ClientConfig"], DEFAULT_CONFIG)
+        _, again = em.discover()
+        self.assertNotEqual(again["data"]["URL"], answer["data"]["URL"])
 
     def test_default_app_id_has_the_platform_shape(self):
         # No --app-id: the binary's own default, which real SDKs must accept.
+        # start_emulator always passes --app-id: start this one by hand, same cleanup
         em = Emulator(start=False)
         em.args = []
-        with em.start():
-            self.assertRegex(DEFAULT_APP_ID, r"^cli_[0-9a-f]{16}$")
-            self.assertIn("app_id %s," % DEFAULT_APP_ID, em.log())
-            status, answer = em.discover(DEFAULT_APP_ID, DEFAULT_APP_SECRET)
-            self.assertEqual((status, answer["code"]), (200, 0))
-            status, answer = em.discover("cli_emulator", DEFAULT_APP_SECRET)
-            self.assertEqual(answer["code"], 514)
+        self.addCleanup(em.__exit__, None, None, None)
+        em.start()
+        self.assertRegex(DEFAULT_APP_ID, r"^cli_[0-9a-f]{16}$")
+        self.assertIn("app_id %s," % DEFAULT_APP_ID, em.log())
+        status, answer = em.discover(DEFAULT_APP_ID, DEFAULT_APP_SECRET)
+        self.assertEqual((status, answer["code"]), (200, 0))
+        status, answer = em.discover("cli_emulator", DEFAULT_APP_SECRET)
+        self.assertEqual(answer["code"], 514)
 
     def test_wrong_credentials_are_code_514(self):
-        with Emulator() as em:
-            for app_id, secret in (("cli_other", None), (None, "wrong")):
-                status, answer = em.discover(app_id, secret)
-                self.assertEqual((status, answer["code"], answer["msg"]), (200, 514, "auth failed"))
-                self.assertNotIn("data", answer)
-            self.assertNotIn("emulator-secret", em.log())
+        em = self.start_emulator()
+        for app_id, secret in (("cli_other", None), (None, "wrong")):
+            status, answer = em.discover(app_id, secret)
+            self.assertEqual((status, answer["code"], answer["msg"]), (200, 514, "auth failed"))
+            self.assertNotIn("data", answer)
+        self.assertNotIn("emulator-secret", em.log())
 
     def test_missing_locale_header_is_refused(self):
-        with Emulator() as em:
-            status, answer = em.discover(locale=None)
-            self.assertEqual((status, answer["code"]), (200, 403))
+        em = self.start_emulator()
+        status, answer = em.discover(locale=None)
+        self.assertEqual((status, answer["code"]), (200, 403))
 
     def test_injected_failures_then_success(self):
-        with Emulator() as em:
-            em.discovery_fail(2, code=1)
-            self.assertEqual([em.discover()[1]["code"] for _ in range(3)], [1, 1, 0])
-            em.discovery_fail(1, code=1000040343, http_status=503)
-            status, answer = em.discover()
-            self.assertEqual((status, answer["code"]), (503, 1000040343))
-            self.assertEqual(em.stats()["discoveries"], 4)
+        em = self.start_emulator()
+        em.discovery_fail(2, code=1)
+        self.assertEqual([em.discover()[1]["code"] for _ in range(3)], [1, 1, 0])
+        em.discovery_fail(1, code=1000040343, http_status=503)
+        status, answer = em.discover()
+        self.assertEqual((status, answer["code"]), (503, 1000040343))
+        self.assertEqual(em.stats()["discoveries"], 4)
 
     def test_client_config_can_change(self):
-        with Emulator(client_config={"PingInterval": 7}) as em:
-            self.assertEqual(em.discover()[1]["data"]["ClientConfig"]["PingInterval"], 7)
-            em.set_config({"ReconnectCount": 3})
-            cfg = em.discover()[1]["data"]["ClientConfig"]
-            self.assertEqual((cfg["PingInterval"], cfg["ReconnectCount"]), (7, 3))
+        em = self.start_emulator(client_config={"PingInterval": 7})
+        self.assertEqual(em.discover()[1]["data"]["ClientConfig"]["PingInterval"], 7)
+        em.set_config({"ReconnectCount": 3})
+        cfg = em.discover()[1]["data"]["ClientConfig"]
+        self.assertEqual((cfg["PingInterval"], cfg["ReconnectCount"]), (7, 3))
 
 
-class Handshake(unittest.TestCase):
+class Handshake(GatewayCase):
     def test_accept_header_is_rfc6455(self):
-        with Emulator() as em:
-            with em.connect() as ws:
-                self.assertEqual(ws.status, 101)
-                self.assertEqual(ws.headers["upgrade"].lower(), "websocket")
-                self.assertEqual(ws.headers["sec-websocket-accept"], accept_key(ws.key))
-                conns = em.wait_connections(1)
-                self.assertEqual(conns[0]["device_id"], ws.device_id)
+        em = self.start_emulator()
+        with em.connect() as ws:
+            self.assertEqual(ws.status, 101)
+            self.assertEqual(ws.headers["upgrade"].lower(), "websocket")
+            self.assertEqual(ws.headers["sec-websocket-accept"], accept_key(ws.key))
+            conns = em.wait_connections(1)
+            self.assertEqual(conns[0]["device_id"], ws.device_id)
 
     def test_rfc_example_key(self):
-        with Emulator() as em:       # the worked example of RFC 6455 section 1.3
-            with RawWs(em.discover()[1]["data"]["URL"], key="dGhlIHNhbXBsZSBub25jZQ==") as ws:
-                self.assertEqual(ws.headers["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        em = self.start_emulator()       # the worked example of RFC 6455 section 1.3
+        with RawWs(em.discover()[1]["data"]["URL"], key="dGhlIHNhbXBsZSBub25jZQ==") as ws:
+            self.assertEqual(ws.headers["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
 
     def test_ticket_is_single_use(self):
-        with Emulator() as em:
-            url = em.discover()[1]["data"]["URL"]
-            with RawWs(url) as first:
-                self.assertEqual(first.status, 101)
-            with RawWs(url) as second:
-                self.assertEqual(second.status, 514)
-                self.assertEqual(second.headers["handshake-status"], "514")
-            with RawWs(url.replace("ticket=", "ticket=x")) as forged:
-                self.assertNotEqual(forged.status, 101)
+        em = self.start_emulator()
+        url = em.discover()[1]["data"]["URL"]
+        with RawWs(url) as first:
+            self.assertEqual(first.status, 101)
+        with RawWs(url) as second:
+            self.assertEqual(second.status, 514)
+            self.assertEqual(second.headers["handshake-status"], "514")
+        with RawWs(url.replace("ticket=", "ticket=x")) as forged:
+            self.assertNotEqual(forged.status, 101)
 
     def test_expired_ticket_is_refused(self):
-        with Emulator(args=["--ticket-ttl-ms", "1"]) as em:
-            url = em.discover()[1]["data"]["URL"]
-            time.sleep(0.05)            # monotonic: the 1 ms ticket is surely stale
-            with RawWs(url) as ws:
-                self.assertEqual(ws.headers.get("handshake-status"), "514")
+        em = self.start_emulator(args=["--ticket-ttl-ms", "1"])
+        url = em.discover()[1]["data"]["URL"]
+        time.sleep(0.05)            # monotonic: the 1 ms ticket is surely stale
+        with RawWs(url) as ws:
+            self.assertEqual(ws.headers.get("handshake-status"), "514")
 
     def test_refusal_on_request_then_success(self):
-        with Emulator() as em:
-            em.refuse(count=1, status=403, msg="too many connections", autherrcode=1000040350)
-            with em.connect() as ws:
-                self.assertEqual(ws.status, 403)
-                self.assertEqual(ws.headers["handshake-status"], "403")
-                self.assertEqual(ws.headers["handshake-msg"], "too many connections")
-                self.assertEqual(ws.headers["handshake-autherrcode"], "1000040350")
-            with em.connect() as ws:
-                self.assertEqual(ws.status, 101)
-            self.assertEqual(em.stats()["refused"], 1)
+        em = self.start_emulator()
+        em.refuse(count=1, status=403, msg="too many connections", autherrcode=1000040350)
+        with em.connect() as ws:
+            self.assertEqual(ws.status, 403)
+            self.assertEqual(ws.headers["handshake-status"], "403")
+            self.assertEqual(ws.headers["handshake-msg"], "too many connections")
+            self.assertEqual(ws.headers["handshake-autherrcode"], "1000040350")
+        with em.connect() as ws:
+            self.assertEqual(ws.status, 101)
+        self.assertEqual(em.stats()["refused"], 1)
 
     def test_not_an_upgrade(self):
-        with Emulator() as em:
-            status, _, _ = http(em.port, "GET", "/ws/v2?ticket=x")
-            self.assertEqual(status, 400)
+        em = self.start_emulator()
+        status, _, _ = http(em.port, "GET", "/ws/v2?ticket=x")
+        self.assertEqual(status, 400)
 
 
-class Frames(unittest.TestCase):
+class Frames(GatewayCase):
     def test_ping_gets_pong_with_client_config(self):
-        with Emulator(client_config={"PingInterval": 5}) as em, em.connect() as ws:
+        em = self.start_emulator(client_config={"PingInterval": 5})
+        with em.connect() as ws:
             ws.ping(seq_id=11)
             pong = ws.recv_frame()
             self.assertEqual((pong.method, pong.header("type"), pong.service),
@@ -140,7 +143,8 @@ class Frames(unittest.TestCase):
             self.assertEqual(em.connections()[0]["pings"], 2)
 
     def test_ping_with_wrong_service_gets_no_pong(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             ws.ping(seq_id=1, service=ws.service_id + 1)
             ws.ping(seq_id=2)
             pong = ws.recv_frame()
@@ -148,7 +152,8 @@ class Frames(unittest.TestCase):
             self.assertEqual(em.connections()[0]["bad_pings"], 1)
 
     def test_event_frame_and_ack(self):
-        with Emulator(verification_token="vt-1") as em, em.connect() as ws:
+        em = self.start_emulator(verification_token="vt-1")
+        with em.connect() as ws:
             sent = em.send_text("hello", chat_id="oc_1", tenant_key="t1", open_id="ou_1")
             f = ws.recv_frame()
             self.assertEqual(f.method, 1)
@@ -182,7 +187,8 @@ class Frames(unittest.TestCase):
 
     def test_ack_without_headers_in_its_payload_is_accepted(self):
         # The official Node SDK acks {"code": 200} with no "headers"; the platform takes it.
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             sent = em.send_text("node sdk")
             f = ws.recv_frame()
             ack_frame = f.ack(200, headers=False)
@@ -194,7 +200,8 @@ class Frames(unittest.TestCase):
             wait_until(lambda: em.stats()["pending"] == 0, what="event settled")
 
     def test_card_frame(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             env = {"schema": "2.0", "header": {"event_id": "e-card", "event_type":
                                                "card.action.trigger"}, "event": {}}
             sent = em.send_event(env, frame_type="card")
@@ -204,7 +211,8 @@ class Frames(unittest.TestCase):
             self.assertEqual(sent["event_id"], "e-card")
 
     def test_ack_that_breaks_the_protocol_is_flagged(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             em.send_text("x")
             f = ws.recv_frame()
             bad = Frame(f.seq_id + 100, f.log_id, f.service, 1, f.headers, b"not json")
@@ -224,7 +232,8 @@ class Frames(unittest.TestCase):
             self.assertEqual(ack["errors"], ["payload headers is not an object"])
 
     def test_fragments_out_of_order(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             text = "".join(chr(0x41 + i % 26) for i in range(300 * 1024))
             sent = em.send_text(text, fragments=4, shuffle=True)
             frames = [ws.recv_frame() for _ in range(4)]
@@ -240,7 +249,8 @@ class Frames(unittest.TestCase):
             self.assertEqual(em.wait_acks(1)[0]["errors"], [])
 
     def test_message_split_into_websocket_continuation_frames(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             em.send_text("y" * 1000, ws_chunk=100)
             f = ws.recv_frame()
             self.assertGreater(ws.ws_frames, 5)
@@ -248,7 +258,8 @@ class Frames(unittest.TestCase):
                              {"text": "y" * 1000})
 
     def test_unacked_event_is_redelivered_with_same_message_id(self):
-        with Emulator(redeliver_ms=200) as em, em.connect() as ws:
+        em = self.start_emulator(redeliver_ms=200)
+        with em.connect() as ws:
             sent = em.send_text("again")
             first = ws.recv_frame()
             second = ws.recv_frame()
@@ -262,7 +273,8 @@ class Frames(unittest.TestCase):
             self.assertEqual([a["code"] for a in em.acks()], [500, 200])
 
     def test_gives_up_after_retries(self):
-        with Emulator(redeliver_ms=50, args=["--retries", "2"]) as em, em.connect() as ws:
+        em = self.start_emulator(redeliver_ms=50, args=["--retries", "2"])
+        with em.connect() as ws:
             em.send_text("ignored")
             for _ in range(3):
                 ws.recv_frame()
@@ -270,7 +282,8 @@ class Frames(unittest.TestCase):
             self.assertEqual(em.stats()["pending"], 0)
 
     def test_duplicate_delivers_the_same_event_again(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             sent = em.send_text("twice", duplicate=1)
             a, b = ws.recv_frame(), ws.recv_frame()
             self.assertEqual(a.payload, b.payload)
@@ -278,12 +291,13 @@ class Frames(unittest.TestCase):
             self.assertNotEqual(a.seq_id, b.seq_id)
 
     def test_no_client_is_503(self):
-        with Emulator() as em:
-            status, answer = em.request("POST", "/_emu/events", {"text": "hi"})
-            self.assertEqual((status, answer), (503, {"error": "no client connected"}))
+        em = self.start_emulator()
+        status, answer = em.request("POST", "/_emu/events", {"text": "hi"})
+        self.assertEqual((status, answer), (503, {"error": "no client connected"}))
 
     def test_cluster_mode_one_client_per_event(self):
-        with Emulator() as em, em.connect() as a, em.connect() as b:
+        em = self.start_emulator()
+        with em.connect() as a, em.connect() as b:
             em.wait_connections(2)
             ids = {em.send_text("m%d" % i)["message_id"] for i in range(4)}
             got_a = {a.recv_frame().header("message_id") for _ in range(2)}
@@ -292,9 +306,10 @@ class Frames(unittest.TestCase):
             self.assertFalse(got_a & got_b)
 
 
-class ConnectionControl(unittest.TestCase):
+class ConnectionControl(GatewayCase):
     def test_unmasked_client_frame_is_rejected(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             ws.send_raw_frame(OP_BINARY, Frame(0, 0, ws.service_id, 0, [("type", "ping")]).encode(),
                               mask=False)
             opcode, payload = ws.recv()
@@ -304,14 +319,16 @@ class ConnectionControl(unittest.TestCase):
             em.wait_connections(0)
 
     def test_undecodable_frame_is_rejected(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             ws.send_raw_frame(OP_BINARY, b"\x08")          # SeqID's varint cut short
             opcode, payload = ws.recv()
             self.assertEqual((opcode, struct.unpack("!H", payload[:2])[0]), (OP_CLOSE, 1007))
             em.wait_log(r"undecodable pbbp2 frame")
 
     def test_oversized_message_is_rejected(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             # the header announces it: the emulator need not read the whole payload
             ws.sock.sendall(bytes([0x80 | OP_BINARY, 0x80 | 127])
                             + struct.pack("!Q", 4 * 1024 * 1024 + 1) + b"mask" + b"x" * 16)
@@ -319,13 +336,15 @@ class ConnectionControl(unittest.TestCase):
             self.assertEqual((opcode, struct.unpack("!H", payload[:2])[0]), (OP_CLOSE, 1009))
 
     def test_text_message_is_rejected(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             ws.send_raw_frame(OP_TEXT, b"{}")
             opcode, payload = ws.recv()
             self.assertEqual((opcode, struct.unpack("!H", payload[:2])[0]), (OP_CLOSE, 1003))
 
     def test_kick_closes_the_tcp_connection(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             conn = em.wait_connections(1)[0]
             self.assertEqual(em.kick(conn["id"]), 1)
             with self.assertRaises(Closed):
@@ -334,7 +353,8 @@ class ConnectionControl(unittest.TestCase):
             self.assertEqual(closed[0]["open"], False)
 
     def test_silence_stops_answering_without_closing(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             em.wait_connections(1)
             self.assertEqual(em.silence(True), 1)
             self.assertTrue(em.connections()[0]["silent"])
@@ -350,7 +370,8 @@ class ConnectionControl(unittest.TestCase):
             self.assertEqual(ws.recv_frame().seq_id, 5)
 
     def test_client_close_handshake(self):
-        with Emulator() as em, em.connect() as ws:
+        em = self.start_emulator()
+        with em.connect() as ws:
             em.wait_connections(1)
             ws.send_raw_frame(OP_CLOSE, struct.pack("!H", 1000))
             opcode, payload = ws.recv()
@@ -358,14 +379,14 @@ class ConnectionControl(unittest.TestCase):
             em.wait_connections(0)
 
     def test_connection_limit(self):
-        with Emulator() as em:
-            conns = [em.connect() for _ in range(50)]
-            try:
-                status, answer = em.discover()
-                self.assertEqual(answer["code"], 1000040350)
-            finally:
-                for c in conns:
-                    c.close()
+        em = self.start_emulator()
+        conns = [em.connect() for _ in range(50)]
+        try:
+            status, answer = em.discover()
+            self.assertEqual(answer["code"], 1000040350)
+        finally:
+            for c in conns:
+                c.close()
 
 
 if __name__ == "__main__":
