@@ -3,8 +3,7 @@ message size bound (ws.max_message) at the WebSocket and at reassembly, a malfor
 envelope, and a handler answer that outlives its connection."""
 import unittest
 
-from emulator import Emulator
-from harness import Daemon, wait_until
+from harness import GatewayCase, wait_until
 
 TOKEN = "v-token-7c1e"
 FAST = {"PingInterval": 1, "ReconnectInterval": 1, "ReconnectNonce": 1}
@@ -21,17 +20,12 @@ end
 '''
 
 
-class Bounds(unittest.TestCase):
+class Bounds(GatewayCase):
     def setUp(self):
-        self.em = Emulator(client_config=FAST, verification_token=TOKEN)
-        self.addCleanup(self.em.stop)
+        self.em = self.start_emulator(client_config=FAST, verification_token=TOKEN)
         cfg = self.em.gateway_config(ws={"max_message": 100000, "fragment_timeout_s": 2})
-        self.d = Daemon(config=cfg, scripts={"bot.lua": SCRIPT})
-        self.addCleanup(self.d.cleanup)
+        self.d = self.start_daemon(config=cfg, scripts={"bot.lua": SCRIPT})
         self.em.wait_connections(1, timeout=20)
-
-    def tearDown(self):
-        self.d.stop()
 
     def test_continuation_frames_are_joined(self):
         sent = self.em.send_text("chunky " + "y" * 5000, ws_chunk=700)

@@ -7,8 +7,7 @@ import time
 import unittest
 import uuid
 
-from emulator import Emulator
-from harness import Daemon
+from harness import GatewayCase
 
 TOKEN = "v-token-7c1e"
 FAST = {"PingInterval": 1, "ReconnectInterval": 1, "ReconnectNonce": 1}
@@ -39,27 +38,20 @@ def card_envelope(value):
                       "context": {"open_message_id": "om_1", "open_chat_id": "oc_1"}}}
 
 
-class WsEvents(unittest.TestCase):
+class WsEvents(GatewayCase):
     @classmethod
     def setUpClass(cls):
-        cls.em = Emulator(client_config=FAST, verification_token=TOKEN)
-        try:
-            cls.d = Daemon(config=cls.em.gateway_config(), scripts={"bot.lua": SCRIPT})
-            cls.em.wait_connections(1, timeout=20)
-        except BaseException:
-            cls.em.stop(check=False)
-            raise
+        cls.em = cls.start_class_emulator(client_config=FAST, verification_token=TOKEN)
+        cls.d = cls.start_class_daemon(config=cls.em.gateway_config(), scripts={"bot.lua": SCRIPT})
+        cls.em.wait_connections(1, timeout=20)
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.d.stop()
-            log = cls.d.log()
-            for secret in ("emulator-secret", "ticket=", "access_key="):
-                assert secret not in log, "%r reached the gateway log" % secret
-        finally:
-            cls.d.cleanup()
-            cls.em.stop()
+        # stopped here, before the class cleanups, so the check sees the whole log
+        cls.d.stop()
+        log = cls.d.log()
+        for secret in ("emulator-secret", "ticket=", "access_key="):
+            assert secret not in log, "%r reached the gateway log" % secret
 
     def ack_of(self, sent, n=1, timeout=15):
         acks = self.em.wait_acks(n, timeout=timeout, message_id=sent["message_id"])

@@ -3,8 +3,7 @@ refused handshake, a busy discovery; and bad credentials are reported clearly wi
 hammering the platform. larkgw run (mode ws) against larkgw emulator."""
 import unittest
 
-from emulator import Emulator
-from harness import Daemon, wait_until
+from harness import GatewayCase, wait_until
 
 TOKEN = "v-token-7c1e"
 FAST = {"PingInterval": 1, "ReconnectInterval": 1, "ReconnectNonce": 1}
@@ -24,16 +23,14 @@ def wait_new_connection(em, old, timeout=20):
     return wait_until(lambda: open_ids(em) - old, timeout=timeout, what="a new connection")
 
 
-class Reconnect(unittest.TestCase):
+class Reconnect(GatewayCase):
     def setUp(self):
-        self.em = Emulator(client_config=FAST, verification_token=TOKEN)
-        self.addCleanup(self.em.stop)
-        self.d = Daemon(config=self.em.gateway_config(), scripts={"bot.lua": SCRIPT})
-        self.addCleanup(self.d.cleanup)
+        self.em = self.start_emulator(client_config=FAST, verification_token=TOKEN)
+        self.d = self.start_daemon(config=self.em.gateway_config(), scripts={"bot.lua": SCRIPT})
         self.first = {c["id"] for c in self.em.wait_connections(1, timeout=20)}
 
     def tearDown(self):
-        self.d.stop()
+        self.d.stop()       # before the secrets check: the whole log, shutdown included
         log = self.d.log()
         for secret in ("emulator-secret", "ticket=", "access_key="):
             self.assertNotIn(secret, log)
@@ -95,19 +92,19 @@ class Reconnect(unittest.TestCase):
         self.assertEqual(self.em.connections(open_only=True), [])
 
 
-class BadCredentials(unittest.TestCase):
+class BadCredentials(GatewayCase):
     def test_wrong_secret_is_a_clear_error_and_not_hammered(self):
-        with Emulator(client_config=FAST, verification_token=TOKEN) as em:
-            cfg = em.gateway_config(app_secret="not-the-secret-42")
-            with Daemon(config=cfg, scripts={"bot.lua": SCRIPT}) as d:
-                d.wait_log(r"ERROR ws: \[0\] endpoint discovery failed: code 514 \(auth failed: "
-                           r"check app_id and app_secret\).*a client error.*retrying in 120 s",
-                           timeout=20)
-                # No ClientConfig was ever given: the SDK default interval (120 s) holds,
-                # so one attempt is all the emulator sees.
-                self.assertEqual(em.stats()["discoveries"], 1)
-                self.assertEqual(em.connections(), [])
-                self.assertNotIn("not-the-secret-42", d.log())
+        em = self.start_emulator(client_config=FAST, verification_token=TOKEN)
+        cfg = em.gateway_config(app_secret="not-the-secret-42")
+        d = self.start_daemon(config=cfg, scripts={"bot.lua": SCRIPT})
+        d.wait_log(r"ERROR ws: \[0\] endpoint discovery failed: code 514 \(auth failed: "
+                   r"check app_id and app_secret\).*a client error.*retrying in 120 s",
+                   timeout=20)
+        # No ClientConfig was ever given: the SDK default interval (120 s) holds,
+        # so one attempt is all the emulator sees.
+        self.assertEqual(em.stats()["discoveries"], 1)
+        self.assertEqual(em.connections(), [])
+        self.assertNotIn("not-the-secret-42", d.log())
 
 
 if __name__ == "__main__":
