@@ -6,9 +6,19 @@ if type(lark) ~= "table" then lark = {} end
 
 lark.message = require("lark.message")
 lark.im = require("lark.im")
-lark.card = require("lark.card")
-if type(lark.api) == "table" then lark.api.pages = require("lark.pages") end
--- the card builder joins the streaming card in lark.card
-for k, v in pairs(require("lark.card_build")) do lark.card[k] = v end
+
+-- lark.card (the streaming card and the builder) loads on first use: every script state
+-- pays for what it loads, and most scripts never touch a card
+local card
+lark.card = setmetatable({}, { __index = function(_, k)
+  if not card then
+    card = require("lark.card")
+    for name, v in pairs(require("lark.card_build")) do card[name] = v end
+  end
+  return card[k]
+end })
+if type(lark.api) == "table" then
+  lark.api.pages = function(...) return require("lark.pages")(...) end
+end
 
 return lark
