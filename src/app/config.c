@@ -72,6 +72,7 @@ static const struct config_key keys[] = {
     { "log.format", K_STR, OFF(log.format), 0, 0, format_names },
     { "log.file", K_STR, OFF(log.file), 0, 0, NULL },
     { "log.payloads", K_BOOL, OFF(log.payloads), 0, 0, NULL },
+    { "workers", K_INT, OFF(workers), 1, 64, NULL },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -116,6 +117,7 @@ void config_init(struct config *cfg) {
     set_str(&cfg->state_dir, "/var/lib/larkgw");
     set_str(&cfg->log.level, "info");
     set_str(&cfg->log.format, "text");
+    cfg->workers = 1;
 }
 
 void config_free(struct config *cfg) {

@@ -46,6 +46,7 @@ struct config {
     struct { int dead_after_s; int fragment_timeout_s; long max_message; } ws;
     char *state_dir;
     struct { char *level, *format, *file; bool payloads; } log;
+    int workers;              /* worker processes; 1: one process, no supervisor */
 };
 
 /* Fills defaults. */
