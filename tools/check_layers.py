@@ -13,11 +13,13 @@ ALLOWED = {
     "app":      {"ingress", "event", "lua", "openapi", "store", "net", "proto", "crypto",
                  "pattern", "base"},
     "ingress":  {"event", "net", "proto", "crypto", "base"},
-    "event":    {"lua", "crypto", "base"},
+    # event/ and store/ reach net/ for the Redis client only (shared dedup, chat
+    # leases, lark.store across gateways).
+    "event":    {"lua", "net", "crypto", "base"},
     "lua":      {"openapi", "net", "store", "pattern", "crypto", "base"},
     "openapi":  {"net", "crypto", "base"},
     "net":      {"crypto", "base"},
-    "store":    {"crypto", "base"},
+    "store":    {"net", "crypto", "base"},
     "pattern":  {"base"},
     "proto":    {"crypto", "base"},
     "crypto":   {"base"},

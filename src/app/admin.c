@@ -74,6 +74,18 @@ static void reply_text(struct http_server_req *req, int status, const char *text
                       n < (int)sizeof body ? (size_t)n : sizeof body - 1);
 }
 
+/* Degraded still serves: 200, so a load balancer does not pull every node at once when
+ * a shared dependency (Redis) goes away; the body says what is missing. */
+static void reply_degraded(struct http_server_req *req, const char *reason) {
+    char body[600];
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"status\":\"degraded\",\"reason\":\"");
+    for (const char *c = reason; *c && n < sizeof body - 8; c++)
+        if (*c == '"' || *c == '\\') n += (size_t)snprintf(body + n, 3, "\\%c", *c);
+        else if ((unsigned char)*c >= 0x20) body[n++] = *c;
+    n += (size_t)snprintf(body + n, sizeof body - n, "\"}\n");
+    http_server_reply(req, 200, "application/json", body, n < sizeof body ? n : sizeof body - 1);
+}
+
 static void admin_reload(struct admin *a, struct http_server_req *req) {
     char err[512];
     if (!a->hooks.reload) {
@@ -135,7 +147,9 @@ static void admin_handle(struct http_server_req *req, void *arg) {
         reply_text(req, 200, "ok");
     } else if (strcmp(path, "/readyz") == 0) {
         int ready = a->hooks.ready ? a->hooks.ready(a->hooks.arg) : 1;
-        reply_text(req, ready ? 200 : 503, ready ? "ready" : "not ready");
+        const char *why = ready && a->hooks.degraded ? a->hooks.degraded(a->hooks.arg) : NULL;
+        if (why) reply_degraded(req, why);
+        else reply_text(req, ready ? 200 : 503, ready ? "ready" : "not ready");
     } else {
         admin_metrics(a, req);
     }

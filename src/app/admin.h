@@ -21,6 +21,9 @@ struct admin_hooks {
     void (*metrics)(void *arg, struct evbuffer *out); /* Prometheus text */
     /* 0 on success, else -1 with the reason ("file:line: message") in err. */
     int (*reload)(void *arg, char *err, size_t errlen);
+    /* NULL, or returns why the gateway serves in a degraded way ("redis: ..."), NULL
+     * when it does not: /readyz then answers 200 {"status":"degraded","reason":...}. */
+    const char *(*degraded)(void *arg);
 };
 
 /* Strings are the caller's and must outlive the admin. */

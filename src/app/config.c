@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "net/redis.h"
 
 enum key_type { K_STR, K_INT, K_LONG, K_BOOL, K_ENUM };
 
@@ -72,12 +73,15 @@ static const struct config_key keys[] = {
     { "log.format", K_STR, OFF(log.format), 0, 0, format_names },
     { "log.file", K_STR, OFF(log.file), 0, 0, NULL },
     { "log.payloads", K_BOOL, OFF(log.payloads), 0, 0, NULL },
+    { "redis.url", K_STR, OFF(redis.url), 0, 0, NULL },
+    { "redis.prefix", K_STR, OFF(redis.prefix), 0, 0, NULL },
+    { "redis.password", K_STR, OFF(redis.password), 0, 0, NULL },
     { "workers", K_INT, OFF(workers), 1, 64, NULL },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 static const char *const sections[] = { "webhook", "admin", "limits", "dedup", "store",
-                                        "ws", "log", NULL };
+                                        "ws", "log", "redis", NULL };
 
 static void set_str(char **slot, const char *value) {
     free(*slot);
@@ -117,6 +121,7 @@ void config_init(struct config *cfg) {
     set_str(&cfg->state_dir, "/var/lib/larkgw");
     set_str(&cfg->log.level, "info");
     set_str(&cfg->log.format, "text");
+    set_str(&cfg->redis.prefix, "larkgw:");
     cfg->workers = 1;
 }
 
@@ -325,6 +330,7 @@ void config_apply_env(struct config *cfg) {
         { "LARK_ENCRYPT_KEY", OFF(encrypt_key) },
         { "LARK_VERIFICATION_TOKEN", OFF(verification_token) },
         { "LARK_DOMAIN", OFF(domain) },
+        { "LARKGW_REDIS_PASSWORD", OFF(redis.password) },
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         char **slot = (char **)((char *)cfg + vars[i].offset);
@@ -358,6 +364,35 @@ static int config_validate_admin(const struct config *cfg, char *err, size_t err
     return 0;
 }
 
+static int config_validate_redis(const struct config *cfg, char *err, size_t errlen) {
+    struct redis_url u;
+    char why[256];
+    if (!cfg->redis.url || !*cfg->redis.url) return 0;
+    if (redis_url_parse(cfg->redis.url, &u, why, sizeof why)) {
+        snprintf(err, errlen, "key 'redis.url': %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Workers share dedup marks, lark.store and tokens through Redis: without it each
+ * would keep its own, and a retried event could run twice. */
+static int config_validate_workers(const struct config *cfg, char *err, size_t errlen) {
+    if (cfg->workers <= 1) return 0;
+    if (!cfg->redis.url || !*cfg->redis.url) {
+        snprintf(err, errlen, "key 'workers': %d workers need 'redis' (redis.url) to share "
+                              "dedup, lark.store and tokens", cfg->workers);
+        return -1;
+    }
+    if (cfg->mode != CONFIG_MODE_WS && cfg->webhook.listen &&
+        strncmp(cfg->webhook.listen, "unix:", 5) == 0) {
+        snprintf(err, errlen, "key 'webhook.listen': workers > 1 share a TCP port; "
+                              "unix: cannot be shared");
+        return -1;
+    }
+    return 0;
+}
+
 int config_validate(const struct config *cfg, char *err, size_t errlen) {
     if (!cfg->scripts || !*cfg->scripts) {
         snprintf(err, errlen, "key 'scripts': a directory is required");
@@ -376,6 +411,8 @@ int config_validate(const struct config *cfg, char *err, size_t errlen) {
                               "(their app_ticket comes by webhook): use \"webhook\"");
         return -1;
     }
+    if (config_validate_redis(cfg, err, errlen) || config_validate_workers(cfg, err, errlen))
+        return -1;
     return config_validate_admin(cfg, err, errlen);
 }
 

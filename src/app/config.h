@@ -45,6 +45,8 @@ struct config {
     struct { int max_entries; long max_bytes; } store;
     struct { int dead_after_s; int fragment_timeout_s; long max_message; } ws;
     char *state_dir;
+    /* Shared state across gateways; url NULL or "": everything stays in memory. */
+    struct { char *url, *prefix, *password; } redis;
     struct { char *level, *format, *file; bool payloads; } log;
     int workers;              /* worker processes; 1: one process, no supervisor */
 };
@@ -58,7 +60,8 @@ void config_free(struct config *cfg);
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /* Takes the secrets and domain from LARK_APP_ID, LARK_APP_SECRET, LARK_ENCRYPT_KEY,
- * LARK_VERIFICATION_TOKEN, LARK_DOMAIN where set; call before config_load_file. */
+ * LARK_VERIFICATION_TOKEN, LARK_DOMAIN, and redis.password from LARKGW_REDIS_PASSWORD,
+ * where set; call before config_load_file. */
 void config_apply_env(struct config *cfg);
 
 /* Sets one dotted key from a string ("webhook.max_body", "4096"); -1 with err when the

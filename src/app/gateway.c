@@ -22,6 +22,7 @@
 #include "app/worker_link.h"
 #include "app/workers.h"
 #include "net/http_client.h"
+#include "net/redis.h"
 #include "ingress/webhook.h"
 #include "ingress/ws_pool.h"
 
@@ -42,6 +43,8 @@ struct gateway {
     const struct worker_role *role; /* NULL: the only process; else a supervisor's worker */
     struct worker_link *link;      /* a worker's questions from the supervisor */
     int drained, ws_stopped;       /* stopping: exit once both are true */
+    struct redis *redis;           /* shared state; NULL without redis.url */
+    char degraded[200];            /* /readyz's reason while degraded */
 };
 
 static int gateway_reload(void *arg, char *err, size_t errlen) {
@@ -71,9 +74,18 @@ static int gateway_ready(void *arg) {
     return w.open > 0;
 }
 
+/* Serving without Redis is degraded, not unready: events still flow (dedup in memory). */
+static const char *gateway_degraded(void *arg) {
+    struct gateway *gw = arg;
+    const char *why = gw->redis ? redis_down_reason(gw->redis) : NULL;
+    if (!why) return NULL;
+    snprintf(gw->degraded, sizeof gw->degraded, "redis: %s", why);
+    return gw->degraded;
+}
+
 static void gateway_metrics(void *arg, struct evbuffer *out) {
     struct gateway *gw = arg;
-    struct metrics_sources src = { gw->disp, gw->api, gw->ws, gw->rt };
+    struct metrics_sources src = { gw->disp, gw->api, gw->ws, gw->rt, gw->redis };
     metrics_write(&src, out);
 }
 
@@ -160,7 +172,8 @@ static int gateway_start_transports(struct gateway *gw) {
         gw->ws = ws_pool_new(gw->base, &po, gw->disp, gw->http);
         if (!gw->ws) return -1;
     }
-    struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload };
+    struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload,
+                                 gateway_degraded };
     if (role) {
         /* the supervisor owns the admin listener and asks each worker over the link */
         gw->link = worker_link_serve(gw->base, role->fd, &hooks, gateway_on_link_lost, gw);
@@ -190,6 +203,7 @@ static void gateway_free(struct gateway *gw) {
     ws_pool_free(gw->ws);
     openapi_free(gw->api);
     if (gw->http) http_client_free(gw->http);
+    redis_free(gw->redis);         /* after every module that sends it commands */
     struct event *evs[] = { gw->sig_term, gw->sig_int, gw->sig_hup, gw->stop_timer };
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i]) event_free(evs[i]);
@@ -235,6 +249,12 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     gw->cfg = cfg;
     gw->base = event_base_new();
     if (!gw->base) return -1;
+    if (cfg->redis.url && *cfg->redis.url) {
+        struct redis_options rdo;
+        options_redis(cfg, &rdo);
+        gw->redis = redis_new(gw->base, &rdo);
+        if (!gw->redis) return -1;
+    }
     struct runtime_options ro;
     struct dispatch_options dopts;
     options_runtime(cfg, &ro);

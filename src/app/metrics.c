@@ -7,6 +7,7 @@
 #include "event/dispatch.h"
 #include "ingress/ws_pool.h"
 #include "lua/runtime.h"
+#include "net/redis.h"
 #include "openapi/openapi.h"
 
 /* Every stat a scrape may read, taken once so the text is one consistent picture. */
@@ -15,9 +16,10 @@ struct metrics_snapshot {
     struct openapi_stats openapi;
     struct ws_pool_stats ws;
     struct { unsigned long long scripts, retired; } lua;
+    struct redis_stats redis;
 };
 
-enum metrics_source { METRICS_EVENTS, METRICS_OPENAPI, METRICS_WS, METRICS_LUA };
+enum metrics_source { METRICS_EVENTS, METRICS_OPENAPI, METRICS_WS, METRICS_LUA, METRICS_REDIS };
 
 /* A metric is a field of one source's stats: where it is and how wide (int or 64 bit). */
 struct metric {
@@ -32,6 +34,7 @@ struct metric {
 #define API(f) FIELD(METRICS_OPENAPI, openapi.f)
 #define WS(f) FIELD(METRICS_WS, ws.f)
 #define LUA(f) FIELD(METRICS_LUA, lua.f)
+#define RDS(f) FIELD(METRICS_REDIS, redis.f)
 
 static const struct metric metrics[] = {
     { "larkgw_events_received_total", "counter",
@@ -90,6 +93,17 @@ static const struct metric metrics[] = {
       "Scripts in the serving generation", LUA(scripts) },
     { "larkgw_lua_retired_generations", "gauge",
       "Replaced generations still finishing handlers", LUA(retired) },
+    { "larkgw_redis_up", "gauge",
+      "1 while the Redis connection is up (shared state), 0 while this gateway is alone",
+      RDS(up) },
+    { "larkgw_redis_commands_total", "counter",
+      "Redis commands sent", RDS(commands) },
+    { "larkgw_redis_failures_total", "counter",
+      "Redis commands that failed or were lost with their connection", RDS(failures) },
+    { "larkgw_redis_connects_total", "counter",
+      "Redis connections established", RDS(connects) },
+    { "larkgw_redis_disconnects_total", "counter",
+      "Redis connections lost", RDS(disconnects) },
 };
 
 static unsigned long long metrics_value(const struct metrics_snapshot *snap,
@@ -125,9 +139,11 @@ void metrics_write(const struct metrics_sources *src, struct evbuffer *out) {
     if (src->ws) ws_pool_get_stats(src->ws, &snap.ws);
     snap.lua.scripts = runtime_script_count(src->rt);
     snap.lua.retired = runtime_retired_count(src->rt);
+    if (src->redis) redis_get_stats(src->redis, &snap.redis);
     for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) {
         const struct metric *m = &metrics[i];
-        if ((m->source == METRICS_OPENAPI && !src->api) || (m->source == METRICS_WS && !src->ws))
+        if ((m->source == METRICS_OPENAPI && !src->api) || (m->source == METRICS_WS && !src->ws)
+            || (m->source == METRICS_REDIS && !src->redis))
             continue;
         evbuffer_add_printf(out, "# HELP %s %s.\n# TYPE %s %s\n%s %llu\n", m->name, m->help,
                             m->name, m->type, m->name, metrics_value(&snap, m));

@@ -8,13 +8,15 @@ struct dispatcher;
 struct openapi;
 struct ws_pool;
 struct runtime;
+struct redis;
 
-/* What a scrape reads; api and ws may be NULL (their metrics are left out). */
+/* What a scrape reads; api, ws and redis may be NULL (their metrics are left out). */
 struct metrics_sources {
     const struct dispatcher *disp;
     const struct openapi *api;
     const struct ws_pool *ws;
     const struct runtime *rt;
+    const struct redis *redis;    /* NULL without redis.url */
 };
 
 /* Appends every metric, then larkgw_lua_memory_bytes{script="..."} per script. */

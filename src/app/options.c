@@ -8,6 +8,7 @@
 #include "ingress/webhook.h"
 #include "ingress/ws_pool.h"
 #include "lua/runtime.h"
+#include "net/redis.h"
 #include "openapi/openapi.h"
 
 void options_webhook(const struct config *cfg, struct webhook_options *out) {
@@ -72,4 +73,11 @@ void options_openapi(const struct config *cfg, struct openapi_options *out) {
 void options_admin(const struct config *cfg, struct admin_options *out) {
     out->listen = cfg->admin.listen;
     out->token = cfg->admin.token;
+}
+
+void options_redis(const struct config *cfg, struct redis_options *out) {
+    memset(out, 0, sizeof *out);
+    out->url = cfg->redis.url;
+    out->password = cfg->redis.password;
+    out->prefix = cfg->redis.prefix ? cfg->redis.prefix : "";
 }

@@ -42,7 +42,8 @@ static void link_answer(struct worker_link *l, const struct link_question *q) {
     char err[512];
     if (q->cmd == WORKER_LINK_READY) {
         int ready = l->hooks.ready ? l->hooks.ready(l->hooks.arg) : 1;
-        link_send(l, WORKER_LINK_ANSWER, ready, q->seq, NULL, 0);
+        const char *why = ready && l->hooks.degraded ? l->hooks.degraded(l->hooks.arg) : NULL;
+        link_send(l, WORKER_LINK_ANSWER, ready, q->seq, why, why ? strlen(why) : 0);
     } else if (q->cmd == WORKER_LINK_RELOAD) {
         int rc = l->hooks.reload(l->hooks.arg, err, sizeof err);
         link_send(l, WORKER_LINK_ANSWER, rc != 0, q->seq, err, rc ? strlen(err) : 0);

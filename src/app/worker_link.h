@@ -20,7 +20,7 @@ struct worker_link;
 enum worker_link_cmd {
     WORKER_LINK_METRICS = 'm',   /* answer: the worker's /metrics text */
     WORKER_LINK_RELOAD = 'r',    /* answer: status 0, or 1 with the error text */
-    WORKER_LINK_READY = 'q',     /* answer: status 1 when ready */
+    WORKER_LINK_READY = 'q',     /* answer: status 1 when ready; text: why degraded */
 };
 
 enum worker_link_kind {

@@ -52,6 +52,7 @@ struct supervisor {
     int n, starting, stopping, rc;
     uint32_t seq;
     unsigned long restarts;
+    char degraded[256];         /* the last /readyz: a worker's reason, "" when none */
     struct worker w[MAX_WORKERS];
 };
 
@@ -260,6 +261,7 @@ static uint32_t supervisor_ask_all(struct supervisor *s, enum worker_link_cmd cm
 static int supervisor_ready(void *arg) {
     struct supervisor *s = arg;
     int asked[MAX_WORKERS], ready = 0;
+    s->degraded[0] = '\0';
     if (s->stopping) return 0;
     uint32_t seq = supervisor_ask_all(s, WORKER_LINK_READY, asked);
     uint64_t deadline = util_now_ms() + ASK_MS;
@@ -267,10 +269,18 @@ static int supervisor_ready(void *arg) {
         struct worker_link_msg m;
         if (asked[i] && worker_wait(s, &s->w[i], seq, deadline, &m)) {
             ready |= m.status == 1;
+            if (m.len && !s->degraded[0])
+                snprintf(s->degraded, sizeof s->degraded, "worker %d: %s", i, m.data);
             free(m.data);
         }
     }
     return ready;
+}
+
+/* Asked by the admin listener right after ready: the reason that answer brought. */
+static const char *supervisor_degraded(void *arg) {
+    struct supervisor *s = arg;
+    return s->degraded[0] ? s->degraded : NULL;
 }
 
 static void supervisor_own_metrics(const struct supervisor *s, struct evbuffer *out) {
@@ -554,7 +564,8 @@ static int supervisor_setup(struct supervisor *s, char *const argv[]) {
         if (!w->in || !w->restart) return -1;
     }
     if (s->cfg->admin.listen && *s->cfg->admin.listen) {
-        struct admin_hooks hooks = { s, supervisor_ready, supervisor_metrics, supervisor_reload };
+        struct admin_hooks hooks = { s, supervisor_ready, supervisor_metrics, supervisor_reload,
+                                     supervisor_degraded };
         struct admin_options opt;
         options_admin(s->cfg, &opt);
         s->admin = admin_new(s->base, &opt, &hooks);
