@@ -40,16 +40,4 @@ int workers_share(int connections, int index, int count);
  * doubling up to 10 s. failures < 1 counts as 1. */
 int workers_backoff_ms(int failures);
 
-/* One worker's /metrics text. */
-struct workers_text {
-    int worker;
-    const char *text;
-    size_t len;
-};
-
-/* Merges workers' Prometheus texts into out: each family once, its HELP and TYPE
- * lines first, then every worker's samples with worker="i" as the first label. Lines
- * that are neither a sample nor HELP/TYPE are dropped. */
-void workers_merge_metrics(const struct workers_text *texts, int n, struct evbuffer *out);
-
 #endif
