@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# workers = 2 against workers = 1 on this box: the webhook bench of run.sh (signed,
+# encrypted im.message.receive_v1 events with distinct ids, bench/handler.lua, no API
+# call) run once per setting, then the ratio of events/s and the CPU time per event.
+#   bench/workers.sh build/larkgw
+# Pinning (a 2-core box has no core to spare for the load generator):
+#   wrk: one thread on core $WRK_CORE (1) in both runs;
+#   workers = 1: larkgw on core 0;
+#   workers = 2: worker 0 on core 0, worker 1 on core 1, sharing it with wrk, the
+#   supervisor (idle: it only answers admin) and redis-server (idle: nothing in the
+#   event path uses it yet).
+# So the ideal 2x is out of reach here: worker 1 gets what wrk leaves of core 1. The CPU
+# time per event (all larkgw processes, from /proc) tells whether a worker costs more
+# per event than the single process; if it does not, the ratio is bounded by the cores.
+# Knobs (env): DURATION (s, 5), CONNECTIONS (32), EVENTS (200000), WRK_CORE (1).
+set -euo pipefail
+
+BIN=${1:?usage: bench/workers.sh path/to/larkgw}
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=${DURATION:-5}
+CONNECTIONS=${CONNECTIONS:-32}
+EVENTS=${EVENTS:-200000}
+WRK_CORE=${WRK_CORE:-1}
+KEY=bench-encrypt-key-5d2c
+TOKEN=bench-token-81f0
+WEBHOOK_PATH=/webhook/event
+
+for tool in wrk taskset cc python3 redis-server; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps)" >&2; exit 1; }
+done
+
+WORK=$(mktemp -d /tmp/larkgw-bench-workers.XXXXXX)
+PID=
+REDIS_PID=
+stop_pid() {
+    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+        kill -TERM "$1" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$1" 2>/dev/null || true
+    fi
+}
+cleanup() {
+    stop_pid "$PID"
+    stop_pid "$REDIS_PID"
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+PORT=$(free_port)
+ADMIN=$(free_port)
+REDIS_PORT=$(free_port)
+
+cc -O2 -D_GNU_SOURCE -I"$SRC/src" -o "$WORK/gen" "$SRC/bench/gen.c" "$SRC/src/crypto/crypto.c" \
+   -lcrypto -lpthread
+echo "bench: generating $EVENTS signed, encrypted events..." >&2
+"$WORK/gen" "$EVENTS" "$KEY" "$TOKEN" "127.0.0.1:$PORT" "$WEBHOOK_PATH" "$WORK/requests.bin"
+mkdir -p "$WORK/scripts"
+cp "$SRC/bench/handler.lua" "$WORK/scripts/"
+
+# CPU ticks (user + system) of a process and its children still running.
+ticks() {
+    local total=0 p
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] || continue
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+    done
+    echo "$total"
+}
+
+# run_one W: prints "events_per_s cpu_us_per_event"
+run_one() {
+    local workers=$1 redis_conf=""
+    if [ "$workers" -gt 1 ]; then
+        taskset -c "$WRK_CORE" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
+            --appendonly no > "$WORK/redis.log" 2>&1 &
+        REDIS_PID=$!
+        redis_conf="redis = { url = \"redis://127.0.0.1:$REDIS_PORT/0\" }"
+    fi
+    cat > "$WORK/bench.conf.lua" <<EOF
+mode = "webhook"
+encrypt_key = "$KEY"
+verification_token = "$TOKEN"
+scripts = "$WORK/scripts"
+lua_path = "$SRC/lua"
+state_dir = "$WORK"
+webhook = { listen = "127.0.0.1:$PORT", path = "$WEBHOOK_PATH" }
+admin = { listen = "127.0.0.1:$ADMIN" }
+log = { level = "warn" }
+workers = $workers
+$redis_conf
+EOF
+    taskset -c 0 "$BIN" run --config "$WORK/bench.conf.lua" > "$WORK/larkgw.log" 2>&1 &
+    PID=$!
+    local pids=("$PID") ready=
+    for _ in $(seq 200); do
+        kill -0 "$PID" 2>/dev/null || { cat "$WORK/larkgw.log" >&2; exit 1; }
+        if [ "$workers" -gt 1 ]; then
+            curl -sf "http://127.0.0.1:$ADMIN/metrics" 2>/dev/null \
+                | grep -q "^larkgw_workers_running $workers\$" && ready=1
+        elif (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+            ready=1
+        fi
+        [ -n "$ready" ] && break
+        sleep 0.1
+    done
+    [ -n "$ready" ] || { echo "bench: larkgw did not get ready" >&2; exit 1; }
+    if [ "$workers" -gt 1 ]; then
+        # worker i on core i (the supervisor started them in order)
+        local i=0 child
+        for child in $(pgrep -P "$PID" | sort -n); do
+            taskset -pc $((i % 2)) "$child" > /dev/null
+            pids+=("$child")
+            i=$((i + 1))
+        done
+    fi
+    local t0 t1
+    t0=$(ticks "${pids[@]}")
+    taskset -c "$WRK_CORE" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
+        -s "$SRC/bench/wrk.lua" "http://127.0.0.1:$PORT$WEBHOOK_PATH" -- "$WORK/requests.bin" \
+        > "$WORK/wrk.out"
+    t1=$(ticks "${pids[@]}")
+    stop_pid "$PID"
+    PID=
+    stop_pid "$REDIS_PID"
+    REDIS_PID=
+    local line
+    line=$(grep '^BENCH ' "$WORK/wrk.out") || { cat "$WORK/wrk.out" >&2; exit 1; }
+    eval "${line#BENCH }"
+    # shellcheck disable=SC2154  # the variables come from wrk.lua's BENCH line
+    awk -v req="$requests" -v bad="$non2xx" -v dur="$duration_us" -v ticks=$((t1 - t0)) \
+        -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        ok = req - bad
+        printf "%.0f %.1f %d\n", ok / (dur / 1e6), ok ? ticks * 1e6 / hz / ok : 0, bad
+    }'
+}
+
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+read -r one_rate one_cpu one_bad < <(run_one 1)
+read -r two_rate two_cpu two_bad < <(run_one 2)
+awk -v r1="$one_rate" -v c1="$one_cpu" -v b1="$one_bad" -v r2="$two_rate" -v c2="$two_cpu" \
+    -v b2="$two_bad" -v conns="$CONNECTIONS" -v load="$LOAD" 'BEGIN {
+    printf "%-34s %s\n", "larkgw workers bench", "(signed + encrypted, bench/handler.lua)"
+    printf "%-34s %d, wrk on core 1 in both runs\n", "connections", conns
+    printf "%-34s %s\n", "load average before the runs", load
+    printf "%-34s %8s %8s\n", "", "workers=1", "workers=2"
+    printf "%-34s %8d %8d\n", "events/s (2xx answers)", r1, r2
+    printf "%-34s %8.1f %8.1f\n", "CPU us per event (all processes)", c1, c2
+    printf "%-34s %8d %8d\n", "non-2xx answers", b1, b2
+    printf "%-34s %.2fx\n", "ratio workers=2 / workers=1", r1 ? r2 / r1 : 0
+}'
