@@ -117,7 +117,7 @@ static void log_vwrite(enum log_level level, const char *module, const char *fmt
                        va_list ap) {
     if (!log_enabled(level)) return;
     char raw[2048], msg[4 * sizeof raw], esc[2 * sizeof msg], line[sizeof esc + 256];
-    char stamp[32], who[16] = "";
+    char stamp[32], who[32] = "";
     vsnprintf(raw, sizeof raw, fmt, ap);
     log_escape(raw, msg, sizeof msg);
     struct timeval tv;
