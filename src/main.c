@@ -12,6 +12,7 @@
 #include "app/workers.h"
 #include "base/log.h"
 #include "emulator/emulator.h"
+#include "lua/bind_vars.h"
 #include "lua/runtime.h"
 
 static const char usage[] =
@@ -156,10 +157,26 @@ static int load_config(struct config *cfg, struct cli *cli) {
     return 0;
 }
 
+/* What SIGHUP reads again: the same sources in the same order; the log stays as it is. */
+static int reread_config(void *arg, struct config *cfg, char *err, size_t errlen) {
+    const struct cli *cli = arg;
+    config_init(cfg);
+    config_apply_env(cfg);
+    int rc = cli->config_path ? config_load_file(cfg, cli->config_path, err, errlen) : 0;
+    for (int i = 0; i < cli->noverrides && rc == 0; i++)
+        rc = config_set(cfg, cli->keys[i], cli->values[i], err, errlen);
+    if (rc == 0) rc = config_validate(cfg, err, errlen);
+    if (rc) config_free(cfg);
+    return rc;
+}
+
 static int command_check(struct config *cfg) {
     char err[512];
     struct runtime_options ro;
+    struct bind_vars_options vars;
     options_runtime(cfg, &ro);
+    options_bind_vars(cfg, &vars);     /* scripts may read lark.vars at their top level */
+    ro.vars = &vars;
     if (runtime_check(&ro, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
@@ -170,10 +187,11 @@ static int command_check(struct config *cfg) {
 
 /* workers = 1 is one process, as it always was; more is a supervisor that runs this
  * command line again once per worker (those find LARKGW_WORKER set). */
-static int command_run(struct config *cfg, const struct worker_role *role, char **argv) {
-    if (role) return gateway_run(cfg, role);
+static int command_run(struct config *cfg, const struct worker_role *role, struct cli *cli,
+                       char **argv) {
+    if (role) return gateway_run(cfg, reread_config, cli, role);
     if (cfg->workers > 1) return workers_supervise(cfg, argv);
-    return gateway_run(cfg, NULL);
+    return gateway_run(cfg, reread_config, cli, NULL);
 }
 
 static int run_command(struct cli *cli, char **argv) {
@@ -183,7 +201,7 @@ static int run_command(struct cli *cli, char **argv) {
     if (is_worker) log_set_worker(role.index);
     if (load_config(&cfg, cli) == 0) {
         if (strcmp(cli->command, "run") == 0) {
-            rc = command_run(&cfg, is_worker ? &role : NULL, argv);
+            rc = command_run(&cfg, is_worker ? &role : NULL, cli, argv);
         } else if (strcmp(cli->command, "check") == 0) {
             rc = command_check(&cfg);
         } else if (!cli->positional) {

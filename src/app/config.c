@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -73,6 +74,10 @@ static const struct config_key keys[] = {
     { "log.format", K_STR, OFF(log.format), 0, 0, format_names },
     { "log.file", K_STR, OFF(log.file), 0, 0, NULL },
     { "log.payloads", K_BOOL, OFF(log.payloads), 0, 0, NULL },
+    { "http.timeout_s", K_INT, OFF(http.timeout_s), 1, 3600, NULL },
+    { "http.max_body", K_LONG, OFF(http.max_body), 1, 1L << 30, NULL },
+    { "http.max_in_flight", K_INT, OFF(http.max_in_flight), 1, 100000, NULL },
+    { "http.max_per_script", K_INT, OFF(http.max_per_script), 1, 100000, NULL },
     { "redis.url", K_STR, OFF(redis.url), 0, 0, NULL },
     { "redis.prefix", K_STR, OFF(redis.prefix), 0, 0, NULL },
     { "redis.password", K_STR, OFF(redis.password), 0, 0, NULL },
@@ -81,7 +86,7 @@ static const struct config_key keys[] = {
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 static const char *const sections[] = { "webhook", "admin", "limits", "dedup", "store",
-                                        "ws", "log", "redis", NULL };
+                                        "ws", "log", "redis", "http", NULL };
 
 static void set_str(char **slot, const char *value) {
     free(*slot);
@@ -121,8 +126,32 @@ void config_init(struct config *cfg) {
     set_str(&cfg->state_dir, "/var/lib/larkgw");
     set_str(&cfg->log.level, "info");
     set_str(&cfg->log.format, "text");
+    cfg->http.timeout_s = 30;
+    cfg->http.max_body = 8L << 20;
+    cfg->http.max_in_flight = 256;
+    cfg->http.max_per_script = 64;
     set_str(&cfg->redis.prefix, "larkgw:");
     cfg->workers = 1;
+}
+
+static void list_free(char ***list, size_t *n) {
+    for (size_t i = 0; *list && i < *n; i++) free((*list)[i]);
+    free(*list);
+    *list = NULL;
+    *n = 0;
+}
+
+/* Appends count strings to *list (n entries); -1 when out of memory. */
+static int list_add(char ***list, size_t *n, const char *const *v, size_t count) {
+    char **grown = realloc(*list, (*n + count) * sizeof **list);
+    if (!grown) return -1;
+    *list = grown;
+    for (size_t i = 0; i < count; i++) {
+        grown[*n] = strdup(v[i]);
+        if (!grown[*n]) return -1;
+        (*n)++;
+    }
+    return 0;
 }
 
 void config_free(struct config *cfg) {
@@ -132,6 +161,10 @@ void config_free(struct config *cfg) {
             free(*slot);
             *slot = NULL;
         }
+    list_free(&cfg->http.allow, &cfg->http.nallow);
+    size_t nstrings = cfg->nvars * 3;
+    list_free(&cfg->vars, &nstrings);
+    cfg->nvars = 0;
 }
 
 static const struct config_key *key_find(const char *name) {
@@ -194,8 +227,65 @@ static int key_store_str(struct config *cfg, const struct config_key *k, const c
     return 0;
 }
 
+static int var_name_ok(const char *name) {
+    if (!*name || strlen(name) > 64 || (!isalpha((unsigned char)*name) && *name != '_'))
+        return 0;
+    for (const char *c = name; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '_') return 0;
+    return 1;
+}
+
+/* vars.NAME = value (kind "s", "n" or "b"); a second value for a name replaces the first. */
+static int var_set(struct config *cfg, const char *name, const char *kind, const char *value,
+                   char *err, size_t errlen) {
+    if (!var_name_ok(name)) {
+        snprintf(err, errlen, "key 'vars': \"%.64s\" is not a name (letters, digits, _)", name);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->nvars; i++)
+        if (strcmp(cfg->vars[3 * i], name) == 0) {
+            char *k = strdup(kind), *v = strdup(value);
+            if (!k || !v) {
+                free(k);
+                free(v);
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            free(cfg->vars[3 * i + 1]);
+            free(cfg->vars[3 * i + 2]);
+            cfg->vars[3 * i + 1] = k;
+            cfg->vars[3 * i + 2] = v;
+            return 0;
+        }
+    const char *triple[3] = { name, kind, value };
+    size_t nstrings = cfg->nvars * 3;
+    if (cfg->nvars >= 1000 || list_add(&cfg->vars, &nstrings, triple, 3)) {
+        snprintf(err, errlen, "key 'vars': more than 1000 entries, or out of memory");
+        return -1;
+    }
+    cfg->nvars = nstrings / 3;
+    return 0;
+}
+
+/* http.allow from the command line: a comma-separated list replacing the file's. */
+static int allow_set(struct config *cfg, const char *value, char *err, size_t errlen) {
+    list_free(&cfg->http.allow, &cfg->http.nallow);
+    char *copy = strdup(value), *save = NULL;
+    int rc = copy ? 0 : -1;
+    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && !rc;
+         tok = strtok_r(NULL, ",", &save)) {
+        const char *entry = tok;
+        rc = list_add(&cfg->http.allow, &cfg->http.nallow, &entry, 1);
+    }
+    free(copy);
+    if (rc) snprintf(err, errlen, "out of memory");
+    return rc;
+}
+
 int config_set(struct config *cfg, const char *name, const char *value, char *err,
                size_t errlen) {
+    if (strcmp(name, "http.allow") == 0) return allow_set(cfg, value, err, errlen);
+    if (strncmp(name, "vars.", 5) == 0) return var_set(cfg, name + 5, "s", value, err, errlen);
     const struct config_key *k = key_find(name);
     if (!k) {
         snprintf(err, errlen, "unknown key '%s'", name);
@@ -245,6 +335,53 @@ static int key_store_lua(struct config *cfg, const struct config_key *k, lua_Sta
     return -1;
 }
 
+/* http.allow: a list of strings (the value on top of the stack). */
+static int allow_walk(struct config *cfg, lua_State *L, char *err, size_t errlen) {
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "key 'http.allow': list of host names expected, got %s",
+                 luaL_typename(L, -1));
+        return -1;
+    }
+    list_free(&cfg->http.allow, &cfg->http.nallow);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        const char *entry = lua_tostring(L, -1);
+        int bad = lua_type(L, -1) != LUA_TSTRING;
+        if (bad || list_add(&cfg->http.allow, &cfg->http.nallow, &entry, 1)) {
+            snprintf(err, errlen, bad ? "key 'http.allow': entry %d: string expected"
+                                      : "out of memory", (int)i);
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* vars: names to strings, numbers and booleans, kept as text with their kind. */
+static int vars_walk(struct config *cfg, lua_State *L, char *err, size_t errlen) {
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "key 'vars': table expected, got %s", luaL_typename(L, -1));
+        return -1;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        int t = lua_type(L, -1);
+        const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+        if (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TBOOLEAN) {
+            snprintf(err, errlen, "key 'vars.%.64s': string, number or boolean expected, "
+                     "got %s", name, lua_typename(L, t));
+            return -1;
+        }
+        const char *kind = t == LUA_TSTRING ? "s" : t == LUA_TNUMBER ? "n" : "b";
+        const char *v = t == LUA_TBOOLEAN ? (lua_toboolean(L, -1) ? "true" : "false")
+                                          : lua_tostring(L, -1);   /* a copy: not the key */
+        if (var_set(cfg, name, kind, v, err, errlen)) return -1;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
 /* Walks the table on top of the stack; prefix is "" or a section name. */
 static int config_walk(struct config *cfg, lua_State *L, const char *prefix, char *err,
                        size_t errlen) {
@@ -257,7 +394,11 @@ static int config_walk(struct config *cfg, lua_State *L, const char *prefix, cha
         char name[128];
         snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", lua_tostring(L, -2));
         int rc;
-        if (!*prefix && is_section(name)) {
+        if (strcmp(name, "http.allow") == 0) {
+            rc = allow_walk(cfg, L, err, errlen);
+        } else if (strcmp(name, "vars") == 0) {
+            rc = vars_walk(cfg, L, err, errlen);
+        } else if (!*prefix && is_section(name)) {
             if (!lua_istable(L, -1)) {
                 snprintf(err, errlen, "key '%s': table expected, got %s", name,
                          luaL_typename(L, -1));

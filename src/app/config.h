@@ -48,6 +48,18 @@ struct config {
     /* Shared state across gateways; url NULL or "": everything stays in memory. */
     struct { char *url, *prefix, *password; } redis;
     struct { char *level, *format, *file; bool payloads; } log;
+    struct {
+        char **allow;         /* lark.http may reach these: host, host:port, *.domain */
+        size_t nallow;
+        int timeout_s;        /* per call, scripts may ask less */
+        long max_body;        /* per response, scripts may ask less */
+        int max_in_flight;    /* calls open at once, all scripts */
+        int max_per_script;   /* calls open at once, per script */
+    } http;
+    /* lark.vars: nvars triples name, kind ("s" string, "n" number, "b" boolean), value
+     * as text; strings owned by the config. */
+    char **vars;
+    size_t nvars;
     int workers;              /* worker processes; 1: one process, no supervisor */
 };
 

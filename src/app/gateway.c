@@ -14,6 +14,8 @@
 #include "base/util.h"
 #include "base/watch.h"
 #include "event/dispatch.h"
+#include "lua/bind_http.h"
+#include "lua/bind_vars.h"
 #include "lua/runtime.h"
 #include "openapi/openapi.h"
 #include "store/store.h"
@@ -45,10 +47,14 @@ struct gateway {
     int drained, ws_stopped;       /* stopping: exit once both are true */
     struct redis *redis;           /* shared state; NULL without redis.url */
     char degraded[200];            /* /readyz's reason while degraded */
+    struct bind_http *lark_http;   /* lark.http: its own client, pool and allow-list */
+    struct bind_vars_options vars; /* lark.vars, pointing into cfg or reread */
+    gateway_reread_fn reread;      /* NULL: the config is not read again */
+    void *reread_arg;
+    struct config *reread_cfg;     /* the last config read again, NULL before */
 };
 
-static int gateway_reload(void *arg, char *err, size_t errlen) {
-    struct gateway *gw = arg;
+static int gateway_reload_scripts(struct gateway *gw, char *err, size_t errlen) {
     uint64_t t0 = util_now_us();
     if (runtime_load(gw->rt, err, errlen)) {
         log_error("gateway", "reload failed, the previous scripts stay: %s", err);
@@ -58,10 +64,54 @@ static int gateway_reload(void *arg, char *err, size_t errlen) {
     return 0;
 }
 
+static void config_drop(struct config *cfg) {
+    if (!cfg) return;
+    config_free(cfg);
+    free(cfg);
+}
+
+/* lark.http's rules and lark.vars from cfg; -1 (nothing changed) when http.allow does not
+ * compile. */
+static int gateway_apply_script_config(struct gateway *gw, const struct config *cfg, char *err,
+                                       size_t errlen) {
+    struct bind_http_options o;
+    options_bind_http(cfg, &o);
+    if (bind_http_configure(gw->lark_http, &o, err, errlen)) return -1;
+    options_bind_vars(cfg, &gw->vars);
+    return 0;
+}
+
+/* SIGHUP, POST /admin/reload: the config is read again (only vars and http.* take effect
+ * while running; the rest needs a restart), then the scripts. Any failure keeps both. */
+static int gateway_reload(void *arg, char *err, size_t errlen) {
+    struct gateway *gw = arg;
+    struct config *fresh = gw->reread ? calloc(1, sizeof *fresh) : NULL;
+    err[0] = '\0';
+    if (gw->reread && (!fresh || gw->reread(gw->reread_arg, fresh, err, errlen) ||
+                       gateway_apply_script_config(gw, fresh, err, errlen))) {
+        if (!err[0]) snprintf(err, errlen, "out of memory");
+        log_error("gateway", "reload failed, the previous config and scripts stay: %s", err);
+        config_drop(fresh);            /* config_free is safe on a freed config */
+        return -1;
+    }
+    if (gateway_reload_scripts(gw, err, errlen)) {
+        const struct config *old = gw->reread_cfg ? gw->reread_cfg : gw->cfg;
+        char ignored[256];
+        if (fresh) gateway_apply_script_config(gw, old, ignored, sizeof ignored);
+        config_drop(fresh);
+        return -1;
+    }
+    if (fresh) {
+        config_drop(gw->reread_cfg);   /* its vars were copied into the scripts it served */
+        gw->reread_cfg = fresh;
+    }
+    return 0;
+}
+
 static void gateway_on_scripts_changed(void *arg) {
     char err[512];
     log_info("gateway", "scripts directory changed: reloading");
-    gateway_reload(arg, err, sizeof err);
+    gateway_reload_scripts(arg, err, sizeof err);
 }
 
 /* Ready while serving and, with a long connection, while at least one is open. */
@@ -196,6 +246,8 @@ static void gateway_free(struct gateway *gw) {
     watch_free(gw->watch);
     worker_link_free(gw->link);
     if (gw->rt) runtime_free(gw->rt);
+    bind_http_free(gw->lark_http);
+    config_drop(gw->reread_cfg);
     store_free(gw->store);
     if (gw->disp) dispatcher_free(gw->disp);
     admin_free(gw->admin);
@@ -243,6 +295,22 @@ static int gateway_openapi(struct gateway *gw) {
     return 0;
 }
 
+/* lark.http and lark.vars, from the config. */
+static int gateway_lark_http(struct gateway *gw) {
+    char err[512];
+    struct bind_http_options o;
+    options_bind_http(gw->cfg, &o);
+    gw->lark_http = bind_http_new(gw->base, &o, err, sizeof err);
+    if (!gw->lark_http) {
+        log_error("gateway", "%s", err);
+        return -1;
+    }
+    runtime_set_http(gw->rt, gw->lark_http);
+    options_bind_vars(gw->cfg, &gw->vars);
+    runtime_set_vars(gw->rt, &gw->vars);
+    return 0;
+}
+
 static int gateway_setup(struct gateway *gw, struct config *cfg) {
     char err[512];
     event_set_log_callback(gateway_libevent_log);
@@ -263,7 +331,7 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     gw->store = store_new((size_t)cfg->store.max_entries, (size_t)cfg->store.max_bytes, NULL);
     if (!gw->rt || !gw->store) return -1;
     runtime_set_store(gw->rt, gw->store);
-    if (gateway_openapi(gw)) return -1;
+    if (gateway_openapi(gw) || gateway_lark_http(gw)) return -1;
     if (runtime_load(gw->rt, err, sizeof err)) {
         log_error("gateway", "%s", err);
         return -1;
@@ -274,9 +342,12 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     return 0;
 }
 
-int gateway_run(struct config *cfg, const struct worker_role *role) {
+int gateway_run(struct config *cfg, gateway_reread_fn reread, void *reread_arg,
+                const struct worker_role *role) {
     struct gateway gw;
     memset(&gw, 0, sizeof gw);
+    gw.reread = reread;
+    gw.reread_arg = reread_arg;
     gw.role = role;
     int rc = 1;
     if (gateway_setup(&gw, cfg) || gateway_signals(&gw) || gateway_start_transports(&gw))

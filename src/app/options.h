@@ -33,4 +33,10 @@ void options_admin(const struct config *cfg, struct admin_options *out);
 struct redis_options;
 void options_redis(const struct config *cfg, struct redis_options *out);
 
+/* lark.http and lark.vars */
+struct bind_http_options;
+struct bind_vars_options;
+void options_bind_http(const struct config *cfg, struct bind_http_options *out);
+void options_bind_vars(const struct config *cfg, struct bind_vars_options *out);
+
 #endif

@@ -34,7 +34,7 @@ static void hook_free(struct emu_hook *h) {
     free(h);
 }
 
-static void hook_done(void *arg, const struct http_response *res) {
+static void hook_done(void *arg, const struct http_client_response *res) {
     struct emu_hook *h = arg;
     long elapsed = (long)(util_now_ms() - h->started_ms);
     if (res->error) log_warn(EMU_MODULE, "message_id %s: webhook: %s", h->message_id, res->error);
@@ -94,8 +94,9 @@ int emu_webhook_post(struct emu *emu, const char *message_id, const char *payloa
         sign ? "X-Lark-Request-Timestamp" : NULL, ts, "X-Lark-Request-Nonce", nonce,
         "X-Lark-Signature", sig, NULL,
     };
-    struct http_request req = { "POST", emu->webhook_url, headers, body,
-                                body ? strlen(body) : 0, ANSWER_TIMEOUT_MS, ANSWER_MAX };
+    struct http_client_request req = { .method = "POST", .url = emu->webhook_url,
+        .headers = headers, .body = body, .body_len = body ? strlen(body) : 0,
+        .timeout_ms = ANSWER_TIMEOUT_MS, .max_response = ANSWER_MAX };
     if (h) {
         h->emu = emu;
         memcpy(h->message_id, message_id, sizeof h->message_id);

@@ -140,7 +140,7 @@ struct ws_discovery {
     void *arg;
 };
 
-static void discovery_on_response(void *arg, const struct http_response *res) {
+static void discovery_on_response(void *arg, const struct http_client_response *res) {
     struct ws_discovery *d = arg;
     struct ws_endpoint ep;
     char why[320];
@@ -180,8 +180,9 @@ struct ws_discovery *ws_discovery_start(struct http_client *hc,
     d->arg = arg;
     static const char *const headers[] = { "Content-Type", "application/json",
                                            "locale", "zh", NULL };
-    struct http_request req = { "POST", url, headers, json, strlen(json),
-                                DISCOVERY_TIMEOUT_MS, DISCOVERY_MAX_RESPONSE };
+    struct http_client_request req = { .method = "POST", .url = url, .headers = headers,
+        .body = json, .body_len = strlen(json), .timeout_ms = DISCOVERY_TIMEOUT_MS,
+        .max_response = DISCOVERY_MAX_RESPONSE };
     d->call = http_client_request(hc, &req, discovery_on_response, d);
     /* The secret lived in this buffer: clear it before it goes back to the heap. */
     memset(json, 0, strlen(json));

@@ -10,6 +10,9 @@ void bind_log_open(lua_State *L);
 void bind_json_open(lua_State *L);
 void bind_store_open(lua_State *L);
 void bind_api_open(lua_State *L);
+void bind_http_open(lua_State *L);
+/* lark.vars from script_of(L)->vars. */
+void bind_vars_open(lua_State *L);
 
 /* lark.sleep(seconds). */
 int bind_sleep(lua_State *L);
@@ -20,6 +23,9 @@ int bind_sleep(lua_State *L);
  * when the message has one, else the innermost script frame's is added. Calls no Lua
  * code: Lua runs message handlers with hooks off. */
 int bind_error_handler(lua_State *L);
+
+/* The same for lark.http's err ("lark.http timeout: ..."). */
+int bind_http_error_text(lua_State *L, int idx);
 
 /* print(...), routed to lark.log.info. */
 int bind_print(lua_State *L);

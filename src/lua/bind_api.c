@@ -106,7 +106,7 @@ static int err_tostring(lua_State *L) {
 int bind_error_handler(lua_State *L) {
     char where[256];
     script_where(L, where, sizeof where);
-    if (!error_text(L, 1)) {
+    if (!error_text(L, 1) && !bind_http_error_text(L, 1)) {   /* lark.api's or lark.http's */
         if (lua_isstring(L, 1)) lua_pushvalue(L, 1);
         else lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }

@@ -42,6 +42,10 @@ void bind_lark_open(lua_State *L) {
     luaL_newlib(L, fns);
     bind_api_open(L);
     lua_setfield(L, -2, "api");
+    bind_http_open(L);
+    lua_setfield(L, -2, "http");
+    bind_vars_open(L);
+    lua_setfield(L, -2, "vars");
     bind_log_open(L);
     lua_setfield(L, -2, "log");
     bind_json_open(L);

@@ -40,6 +40,7 @@ struct runtime {
     struct generation *current, *retired;
     struct store *store;        /* lark.store: the gateway's, else own_store */
     struct store *own_store;    /* made on first load when nobody set one (check, tests) */
+    const struct bind_vars_options *vars;   /* lark.vars of the next generation */
 };
 
 /* One event's trip through every script of a generation. */
@@ -83,6 +84,7 @@ struct runtime *runtime_new(struct event_base *base, const struct runtime_option
     if (!rt) return NULL;
     rt->base = base;
     rt->opts = *opts;
+    rt->vars = opts->vars;
     rt->sched = sched_new(bind_error_handler);
     if (!rt->sched) {
         free(rt);
@@ -113,6 +115,14 @@ static int check_lua_path(const char *dir, char *err, size_t errlen) {
 
 void runtime_set_openapi(struct runtime *rt, struct openapi *api) {
     sched_io(rt->sched)->api = api;
+}
+
+void runtime_set_http(struct runtime *rt, struct bind_http *http) {
+    sched_io(rt->sched)->http = http;
+}
+
+void runtime_set_vars(struct runtime *rt, const struct bind_vars_options *vars) {
+    rt->vars = vars;
 }
 
 void runtime_free(struct runtime *rt) {
@@ -208,7 +218,8 @@ static struct generation *gen_load(struct runtime *rt, char *err, size_t errlen)
     }
     for (size_t i = 0; g && i < n; i++) {
         const struct script_args a = { &rt->opts.limits, dir, names[i], lua_dir,
-                                       runtime_store(rt) };
+                                       runtime_store(rt),
+                                       rt->vars };
         g->scripts[i] = script_open(&a, err, errlen);
         if (!g->scripts[i]) {
             gen_free(g);

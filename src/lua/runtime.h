@@ -12,6 +12,8 @@ struct runtime;
 struct cJSON;
 struct openapi;
 struct store;
+struct bind_http;
+struct bind_vars_options;
 
 /* What each script's state may use (the limits.* keys of the config). */
 struct runtime_limits {
@@ -28,6 +30,7 @@ struct runtime_options {
                                  copy compiled into the binary */
     struct runtime_limits limits;
     size_t store_max_entries, store_max_bytes;  /* the store made when none is set */
+    const struct bind_vars_options *vars;       /* lark.vars (NULL: empty) */
 };
 
 /* Nothing is loaded yet. opts is copied; its strings must outlive the runtime. base may
@@ -39,6 +42,14 @@ void runtime_free(struct runtime *rt);
 /* The OpenAPI client lark.api uses (NULL: calls answer nil, err). It must outlive the
  * runtime: freeing the runtime cancels the calls still pending. */
 void runtime_set_openapi(struct runtime *rt, struct openapi *api);
+
+/* What lark.http calls go through (NULL: they answer nil, err). It must outlive the
+ * runtime, like the OpenAPI client. */
+void runtime_set_http(struct runtime *rt, struct bind_http *http);
+
+/* lark.vars for the generations loaded from now on (NULL: empty); v and its strings
+ * must stay valid while they serve. */
+void runtime_set_vars(struct runtime *rt, const struct bind_vars_options *vars);
 
 /* The store behind lark.store, shared by every script and kept across reloads; it must
  * outlive the runtime. Unset, the runtime makes its own from opts->store_* on first load. */

@@ -29,6 +29,7 @@ struct script;
 struct sched;
 struct event_base;
 struct openapi;
+struct bind_http;
 
 enum sched_status {
     SCHED_DONE,       /* returned: its results are on t->co (t->nres of them) */
@@ -78,6 +79,7 @@ struct sched *sched_new(lua_CFunction msgh);
 struct sched_io {
     struct event_base *base;
     struct openapi *api;
+    struct bind_http *http;    /* lark.http */
 };
 struct sched_io *sched_io(struct sched *sc);
 /* Cancels every live task (their on_end runs), then frees the scheduler. */

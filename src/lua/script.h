@@ -11,6 +11,7 @@
 struct runtime_limits;
 struct sched_task;
 struct store;
+struct bind_vars_options;
 
 /* Finished handler threads kept for the next events: saves a thread's allocation and
  * its garbage collection per event. */
@@ -39,6 +40,7 @@ struct script {
     int load_coroutines;         /* coroutines created while no task runs (top level) */
     int limit_hit;               /* a limit failed the code that ran: collect garbage */
     struct store *store;         /* lark.store, shared by every script (NULL: none) */
+    const struct bind_vars_options *vars;   /* lark.vars (NULL: empty) */
     int nidle;
     struct { lua_State *co; int ref; } idle[SCRIPT_IDLE_THREADS];
 };
@@ -53,6 +55,7 @@ struct script_args {
     const char *dir, *file;
     const char *lua_dir;         /* NULL: the Lua half of lark compiled in */
     struct store *store;         /* lark.store (NULL: its calls answer nil, err) */
+    const struct bind_vars_options *vars;   /* lark.vars (NULL: empty) */
 };
 
 /* Creates the state, opens the sandbox and the lark module, and runs the file's top

@@ -182,8 +182,7 @@ static int parse_chunk_size(struct http_parser *p, const char *line) {
         n = n * 16 + (isdigit((unsigned char)*c) ? *c - '0' : (tolower((unsigned char)*c) - 'a' + 10));
     }
     if (c == line || (*c && *c != ';' && *c != ' ' && *c != '\t')) return fail(p, "bad chunk size");
-    if (evbuffer_get_length(p->body) + (unsigned long long)n > p->max_body)
-        return fail(p, "response too large");
+    if (p->body_total + (unsigned long long)n > p->max_body) return fail(p, "response too large");
     p->chunk_left = n;
     p->state = n ? S_CHUNK_DATA : S_TRAILERS;
     return HTTP_PARSER_MORE;
@@ -193,8 +192,9 @@ static int parse_chunk_size(struct http_parser *p, const char *line) {
 static int take_body(struct http_parser *p, struct evbuffer *in, size_t want) {
     size_t n = evbuffer_get_length(in);
     if (n > want) n = want;
-    if (evbuffer_get_length(p->body) + n > p->max_body) return fail(p, "response too large");
+    if (p->body_total + n > p->max_body) return fail(p, "response too large");
     evbuffer_remove_buffer(in, p->body, n);
+    p->body_total += n;
     return (int)n;
 }
 
@@ -221,9 +221,9 @@ int http_parser_feed(struct http_parser *p, struct evbuffer *in) {
         case S_DONE: return HTTP_PARSER_DONE;
         case S_ERROR: return HTTP_PARSER_ERROR;
         case S_BODY_CL:
-            n = take_body(p, in, (size_t)p->content_length - evbuffer_get_length(p->body));
+            n = take_body(p, in, (size_t)p->content_length - p->body_total);
             if (n < 0) return n;
-            if ((long long)evbuffer_get_length(p->body) == p->content_length) return done(p);
+            if ((long long)p->body_total == p->content_length) return done(p);
             return HTTP_PARSER_MORE;
         case S_CHUNK_DATA:
             n = take_body(p, in, (size_t)p->chunk_left);
@@ -259,3 +259,5 @@ int http_parser_eof(struct http_parser *p) {
 int http_parser_headers_done(const struct http_parser *p) {
     return p->state != S_STATUS && p->state != S_HEADERS && p->state != S_ERROR;
 }
+
+int http_parser_until_eof(const struct http_parser *p) { return p->state == S_BODY_EOF; }

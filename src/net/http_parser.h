@@ -30,7 +30,8 @@ struct http_parser {
     size_t hdr_len, hdr_cap;
     size_t head_bytes;       /* every line outside bodies, informational heads included */
     int nhdr;
-    struct evbuffer *body;
+    struct evbuffer *body;   /* the body so far; a streaming reader may drain it */
+    size_t body_total;       /* body bytes taken in all, what max_body bounds */
 };
 
 /* max_body bounds the body; head: the request was HEAD. -1 on allocation failure. */
@@ -44,6 +45,10 @@ int http_parser_feed(struct http_parser *p, struct evbuffer *in);
 
 /* The peer closed: DONE when the body runs to the end of the connection, else ERROR. */
 int http_parser_eof(struct http_parser *p);
+
+/* 1 while the body runs to the end of the connection (no length, no chunking): only
+ * an orderly close proves such a body whole. */
+int http_parser_until_eof(const struct http_parser *p);
 
 /* 1 once the status line and headers are in (p->status is the final status). */
 int http_parser_headers_done(const struct http_parser *p);

@@ -144,9 +144,9 @@ static SSL *tls_session_new(SSL_CTX *ctx, const char *host) {
     return ssl;
 }
 
-struct bufferevent *net_connect(struct event_base *base, struct evdns_base *dns,
-                                SSL_CTX *tls, const struct net_url *u, char *err,
-                                size_t errlen) {
+/* An unconnected bufferevent for u: TLS (SNI, host-name check) when u->tls. */
+static struct bufferevent *bev_new(struct event_base *base, SSL_CTX *tls,
+                                   const struct net_url *u, char *err, size_t errlen) {
     struct bufferevent *bev;
     if (u->tls) {
         SSL *ssl = tls ? tls_session_new(tls, u->host) : NULL;
@@ -162,10 +162,27 @@ struct bufferevent *net_connect(struct event_base *base, struct evdns_base *dns,
     } else {
         bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     }
-    if (!bev) {
-        snprintf(err, errlen, "out of memory");
+    if (!bev) snprintf(err, errlen, "out of memory");
+    return bev;
+}
+
+struct bufferevent *net_connect_addr(struct event_base *base, SSL_CTX *tls,
+                                     const struct net_url *u, const struct sockaddr *sa,
+                                     int salen, char *err, size_t errlen) {
+    struct bufferevent *bev = bev_new(base, tls, u, err, errlen);
+    if (bev && bufferevent_socket_connect(bev, sa, salen) < 0) {
+        snprintf(err, errlen, "connect: %s", strerror(errno ? errno : EINVAL));
+        bufferevent_free(bev);
         return NULL;
     }
+    return bev;
+}
+
+struct bufferevent *net_connect(struct event_base *base, struct evdns_base *dns,
+                                SSL_CTX *tls, const struct net_url *u, char *err,
+                                size_t errlen) {
+    struct bufferevent *bev = bev_new(base, tls, u, err, errlen);
+    if (!bev) return NULL;
     if (bufferevent_socket_connect_hostname(bev, dns, AF_UNSPEC, u->host, u->port) < 0) {
         snprintf(err, errlen, "connect: %s", strerror(errno ? errno : EINVAL));
         bufferevent_free(bev);

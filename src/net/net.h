@@ -38,6 +38,13 @@ struct bufferevent *net_connect(struct event_base *base, struct evdns_base *dns,
                                 SSL_CTX *tls, const struct net_url *u, char *err,
                                 size_t errlen);
 
+/* The same to an address the caller resolved (and checked) itself; u->host still names
+ * the peer for SNI and the certificate check. */
+struct sockaddr;
+struct bufferevent *net_connect_addr(struct event_base *base, SSL_CTX *tls,
+                                     const struct net_url *u, const struct sockaddr *sa,
+                                     int salen, char *err, size_t errlen);
+
 /* Describes why a connection failed, from a bufferevent event: "connection refused",
  * "dns: ...", "tls: certificate verify failed: ...", "closed by peer". */
 void net_error_describe(struct bufferevent *bev, short what, char *out, size_t len);

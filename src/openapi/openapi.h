@@ -26,14 +26,16 @@ struct openapi;
 struct openapi_call;
 
 /* The HTTP seam; same shapes as http_client_request / http_call_cancel /
- * http_response_header. request copies what it needs from req before it returns, and
+ * http_client_header. request copies what it needs from req before it returns, and
  * returns NULL (done never called) when it cannot start; done may even run before
  * request returns. cancel is only called before done has run. */
 struct openapi_transport {
     void *ctx;
-    void *(*request)(void *ctx, const struct http_request *req, http_done_fn done, void *arg);
+    void *(*request)(void *ctx, const struct http_client_request *req, http_done_fn done,
+                     void *arg);
     void (*cancel)(void *ctx, void *call);
-    const char *(*header)(void *ctx, const struct http_response *res, const char *name);
+    const char *(*header)(void *ctx, const struct http_client_response *res,
+                          const char *name);
 };
 
 /* The real transport: an http_client the caller owns and frees after openapi_free. */

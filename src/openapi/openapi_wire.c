@@ -98,7 +98,7 @@ static int reset_ms(const char *h) {
     return h && end != h && s >= 0 && s < 86400 ? (int)s * 1000 : 1000;
 }
 
-static void wire_on_http(void *arg, const struct http_response *res) {
+static void wire_on_http(void *arg, const struct http_client_response *res) {
     struct openapi_wire_call *wc = arg;
     struct openapi_wire *w = wc->wire;
     struct openapi_wire_answer ans;
@@ -140,8 +140,9 @@ int openapi_wire_send(struct openapi_wire *w, struct openapi_wire_call *wc,
                                      "Content-Type", "application/json; charset=utf-8", NULL };
         memcpy(headers, with_auth, sizeof headers);
     }
-    struct http_request hr = { req->method, url, headers, req->body, req->body_len,
-                               req->timeout_ms > 1 ? req->timeout_ms : 1, w->max_response };
+    struct http_client_request hr = { .method = req->method, .url = url, .headers = headers,
+        .body = req->body, .body_len = req->body_len,
+        .timeout_ms = req->timeout_ms > 1 ? req->timeout_ms : 1, .max_response = w->max_response };
     wc->wire = w;
     wc->done = done;
     wc->arg = arg;

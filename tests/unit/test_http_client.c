@@ -15,7 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
+#include <stdio.h>
+
 #include "base/util.h"
+#include "net/http_allow.h"
 #include "test.h"
 #include "test_tls.h"
 #include "net/http_parser.h"
@@ -27,19 +31,20 @@ static int n_peers;
 static struct evhttp_request *held;
 
 struct result {
-    int done, status;
+    int done, status, code;
     char error[128], body[256], header[64];
     size_t body_len;
 };
 
-static void on_done(void *arg, const struct http_response *res) {
+static void on_done(void *arg, const struct http_client_response *res) {
     struct result *r = arg;
     r->done++;
     r->status = res->status;
+    r->code = res->code;
     snprintf(r->error, sizeof r->error, "%s", res->error ? res->error : "");
     snprintf(r->body, sizeof r->body, "%s", res->body);
     r->body_len = res->body_len;
-    const char *h = http_response_header(res, "x-test");
+    const char *h = http_client_header(res, "x-test");
     snprintf(r->header, sizeof r->header, "%s", h ? h : "");
 }
 
@@ -102,7 +107,8 @@ static void wait_done(struct result *r, int n) {
 static struct http_call *get(struct http_client *c, const char *url, struct result *r,
                              int timeout_ms, size_t max) {
     memset(r, 0, sizeof *r);
-    struct http_request req = { "GET", url, NULL, NULL, 0, timeout_ms, max };
+    struct http_client_request req = { .method = "GET", .url = url, .timeout_ms = timeout_ms,
+                                       .max_response = max };
     return http_client_request(c, &req, on_done, r);
 }
 
@@ -131,7 +137,8 @@ static void test_post_body(void) {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/echo", port);
     const char *hdrs[] = { "Content-Type", "application/json", "locale", "zh", NULL };
-    struct http_request req = { "POST", url, hdrs, "{\"a\":1}", 7, 0, 0 };
+    struct http_client_request req = { .method = "POST", .url = url, .headers = hdrs,
+                                       .body = "{\"a\":1}", .body_len = 7 };
     struct result r = { 0 };
     CHECK(http_client_request(c, &req, on_done, &r) != NULL);
     wait_done(&r, 1);
@@ -221,7 +228,7 @@ static void test_errors(void) {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hello", port);
     const char *hdrs[] = { "X-A", "v\r\nX-B: evil", NULL };
-    struct http_request req = { "GET", url, hdrs, NULL, 0, 0, 0 };
+    struct http_client_request req = { .method = "GET", .url = url, .headers = hdrs };
     memset(&r, 0, sizeof r);
     CHECK(http_client_request(c, &req, on_done, &r) != NULL);
     wait_done(&r, 1);
@@ -393,6 +400,141 @@ static void test_stale_keep_alive_is_retried_once(void) {
     evconnlistener_free(l);
 }
 
+static void on_ready(void *arg) { (*(int *)arg)++; }
+
+/* Reads a streaming call to its end; the bytes read, -1 when it failed. */
+static long read_stream(struct http_call *call, int *ready) {
+    char buf[700];
+    long total = 0;
+    uint64_t deadline = util_now_ms() + 8000;
+    for (;;) {
+        size_t n;
+        int rc = http_call_read(call, buf, sizeof buf, &n);
+        if (rc == HTTP_CALL_DATA) total += (long)n;
+        else if (rc == HTTP_CALL_END) return total;
+        else if (rc == HTTP_CALL_FAILED) return -1;
+        else if (util_now_ms() > deadline) return -2;
+        else {
+            int before = *ready;
+            http_call_wait(call, on_ready, ready);
+            while (*ready == before && util_now_ms() < deadline) event_base_loop(base, EVLOOP_ONCE);
+        }
+    }
+}
+
+static void test_stream(void) {
+    struct http_client *c = http_client_new(base, NULL);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/bigchunked", port);
+    struct http_client_request req = { .method = "GET", .url = url, .stream = 1 };
+    struct result r = { 0 };
+    int ready = 0;
+    struct http_call *call = http_client_request(c, &req, on_done, &r);
+    wait_done(&r, 1);
+    CHECK_EQ_INT(r.status, 200);         /* done came with the head */
+    CHECK_EQ_INT(r.body_len, 0);
+    CHECK_EQ_INT(read_stream(call, &ready), 100000);
+    CHECK(ready > 0);
+    http_call_cancel(call);
+    /* the body bound holds for a stream too: what came is readable, then FAILED */
+    memset(&r, 0, sizeof r);
+    req.max_response = 5000;
+    call = http_client_request(c, &req, on_done, &r);
+    wait_done(&r, 1);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(read_stream(call, &ready), -1);
+    enum http_client_error code;
+    CHECK_CONTAINS(http_call_error(call, &code), "too large");
+    CHECK_EQ_INT(code, HTTP_CLIENT_E_TOO_LARGE);
+    http_call_cancel(call);
+    /* closed before the body ended: nothing leaks, nothing calls back */
+    memset(&r, 0, sizeof r);
+    req.max_response = 0;
+    call = http_client_request(c, &req, on_done, &r);
+    wait_done(&r, 1);
+    http_call_wait(call, on_ready, &ready);
+    http_call_cancel(call);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    http_client_free(c);
+}
+
+static int no_internal(void *arg, const struct sockaddr *sa) {
+    (*(int *)arg)++;
+    return !http_allow_addr_internal(sa);
+}
+
+static int any_address(void *arg, const struct sockaddr *sa) {
+    (*(int *)arg)++;
+    return 1;
+}
+
+/* Names resolved through the client's resolver (a hosts file here), then checked. */
+static void test_checked_addresses(void) {
+    char hosts[] = "/tmp/larkgw-hosts-XXXXXX";
+    int fd = mkstemp(hosts);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "127.0.0.1 api.internal.test\n::ffff:127.0.0.1 mapped.internal.test\n");
+    fclose(f);
+    struct http_client *c = http_client_new(base, NULL);
+    CHECK_EQ_INT(evdns_base_load_hosts(http_client_dns(c), hosts), 0);
+    const char *names[] = { "api.internal.test", "mapped.internal.test", "127.0.0.1" };
+    for (size_t i = 0; i < 3; i++) {
+        char url[128];
+        snprintf(url, sizeof url, "http://%s:%d/hello", names[i], port);
+        int checked = 0;
+        struct http_client_request req = { .method = "GET", .url = url,
+                                           .check_addr = no_internal, .check_arg = &checked };
+        struct result r = { 0 };
+        CHECK(http_client_request(c, &req, on_done, &r) != NULL);
+        CHECK_EQ_INT(r.done, 0);
+        wait_done(&r, 1);
+        CHECK_EQ_INT(r.status, 0);
+        CHECK_EQ_INT(r.code, HTTP_CLIENT_E_ADDRESS);
+        CHECK(checked >= 1);
+    }
+    char url[128];
+    snprintf(url, sizeof url, "http://api.internal.test:%d/hello", port);
+    int checked = 0;
+    struct http_client_request req = { .method = "GET", .url = url,
+                                       .check_addr = any_address, .check_arg = &checked };
+    struct result r = { 0 };
+    http_client_request(c, &req, on_done, &r);
+    wait_done(&r, 1);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(r.body, "hello");
+    CHECK_EQ_INT(checked, 1);
+    /* cancelled while resolving: the resolver's answer goes nowhere */
+    snprintf(url, sizeof url, "http://nonexistent.invalid:%d/hello", port);
+    memset(&r, 0, sizeof r);
+    http_call_cancel(http_client_request(c, &req, on_done, &r));
+    http_client_free(c);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    CHECK_EQ_INT(r.done, 0);
+    unlink(hosts);
+}
+
+static void test_error_codes(void) {
+    struct http_client *c = http_client_new(base, NULL);
+    struct result r;
+    get(c, "http://127.0.0.1:1/", &r, 0, 0);
+    wait_done(&r, 1);
+    CHECK_EQ_INT(r.code, HTTP_CLIENT_E_CONNECT);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/big", port);
+    get(c, url, &r, 0, 1000);
+    wait_done(&r, 1);
+    CHECK_EQ_INT(r.code, HTTP_CLIENT_E_TOO_LARGE);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hang", port);
+    get(c, url, &r, 100, 0);
+    wait_done(&r, 1);
+    CHECK_EQ_INT(r.code, HTTP_CLIENT_E_TIMEOUT);
+    get(c, url, &r, 0, 0);
+    CHECK_EQ_INT(r.code, HTTP_CLIENT_OK);
+    http_client_free(c);
+    if (held) evhttp_send_reply(held, 200, "OK", NULL);
+    held = NULL;
+}
+
 int main(void) {
     base = event_base_new();
     struct evhttp *http = evhttp_new(base);
@@ -411,6 +553,9 @@ int main(void) {
     RUN(test_missing_ca_file);
     RUN(test_parser);
     RUN(test_stale_keep_alive_is_retried_once);
+    RUN(test_stream);
+    RUN(test_checked_addresses);
+    RUN(test_error_codes);
     event_free(t);
     evhttp_free(http);
     event_base_free(base);

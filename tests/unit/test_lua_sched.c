@@ -78,7 +78,7 @@ static struct sched_task *start(struct sched *sc, struct script *s, long budget_
 static struct script *open_script(struct fixture *fx, const char *text) {
     char err[512];
     fx_write(fx, "s.lua", text);
-    const struct script_args a = { &fx->opts.limits, fx->dir, "s.lua", NULL, NULL };
+    const struct script_args a = { .limits = &fx->opts.limits, .dir = fx->dir, .file = "s.lua" };
     struct script *s = script_open(&a, err, sizeof err);
     CHECK(s != NULL);
     if (!s) {

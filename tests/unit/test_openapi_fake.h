@@ -169,7 +169,8 @@ static inline void fake_unlink(struct fake_call *c) {
 }
 
 static inline void fake_deliver(struct fake_call *c) {
-    struct http_response res = { c->status, NULL, c->body, strlen(c->body), c };
+    struct http_client_response res = { .status = c->status, .body = c->body,
+                                        .body_len = strlen(c->body), .priv = c };
     if (c->status == 0) { res.error = c->body; res.body = ""; res.body_len = 0; }
     http_done_fn done = c->done;
     void *arg = c->arg;
@@ -180,7 +181,8 @@ static inline void fake_deliver(struct fake_call *c) {
 
 static inline void fake_on_timer(evutil_socket_t fd, short what, void *arg) { fake_deliver(arg); }
 
-static void *fake_request(void *ctx, const struct http_request *req, http_done_fn done, void *arg) {
+static void *fake_request(void *ctx, const struct http_client_request *req, http_done_fn done,
+                          void *arg) {
     struct fake *f = ctx;
     struct fake_call *c = calloc(1, sizeof *c);
     c->f = f;
@@ -222,7 +224,8 @@ static inline void fake_cancel(void *ctx, void *call) {
     fake_unlink(call);
 }
 
-static const char *fake_header(void *ctx, const struct http_response *res, const char *name) {
+static const char *fake_header(void *ctx, const struct http_client_response *res,
+                               const char *name) {
     const struct fake_call *c = res->priv;
     if (res->status == 0) return NULL;
     if (strcasecmp(name, "x-tt-logid") == 0) return c->log_id;

@@ -79,7 +79,7 @@ static void test_decode_too_big(void) {
 
 /* A transport that answers what the test set, inside request or never. */
 struct script {
-    struct http_response res;
+    struct http_client_response res;
     const char *log_id, *reset;
     int sync, requests, cancels;
     char url[256], auth[128];
@@ -87,8 +87,8 @@ struct script {
     void *arg;
 };
 
-static void *script_request(void *ctx, const struct http_request *req, http_done_fn done,
-                            void *arg) {
+static void *script_request(void *ctx, const struct http_client_request *req,
+                            http_done_fn done, void *arg) {
     struct script *s = ctx;
     s->requests++;
     snprintf(s->url, sizeof s->url, "%s", req->url);
@@ -103,7 +103,8 @@ static void *script_request(void *ctx, const struct http_request *req, http_done
 
 static void script_cancel(void *ctx, void *call) { ((struct script *)ctx)->cancels++; }
 
-static const char *script_header(void *ctx, const struct http_response *res, const char *name) {
+static const char *script_header(void *ctx, const struct http_client_response *res,
+                                 const char *name) {
     struct script *s = ctx;
     if (strcmp(name, "X-Tt-Logid") == 0) return s->log_id;
     if (strcmp(name, "x-ogw-ratelimit-reset") == 0) return s->reset;
