@@ -241,16 +241,40 @@ static int supervisor_reload(void *arg, char *err, size_t errlen) {
 
 static void worker_on_restart(evutil_socket_t fd, short what, void *arg);
 
-/* In the child, between fork and exec: only async-signal-safe calls. */
-static void worker_exec(struct supervisor *s, int i, int fd, const sigset_t *mask) {
+/* The worker's environment: ours plus LARKGW_WORKER, built before fork so that the
+ * child, between fork and exec, makes only async-signal-safe calls. NULL when out of
+ * memory; the strings but the last are borrowed from environ. */
+static char **worker_env(int index, int count, int fd) {
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = calloc(n + 2, sizeof *env), role[64];
+    if (!env) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], ENV_ROLE "=", sizeof ENV_ROLE) != 0) env[k++] = environ[i];
+    snprintf(role, sizeof role, ENV_ROLE "=%d/%d/%d", index, count, fd);
+    env[k] = strdup(role);
+    if (!env[k]) {
+        free(env);
+        return NULL;
+    }
+    return env;
+}
+
+static void worker_env_free(char **env) {
+    size_t k = 0;
+    while (env[k + 1]) k++;
+    free(env[k]);
+    free(env);
+}
+
+static void worker_exec(struct supervisor *s, int fd, char **env, const sigset_t *mask) {
     static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE };
-    char role[48];
     for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) signal(sigs[k], SIG_DFL);
     sigprocmask(SIG_SETMASK, mask, NULL);
     fcntl(fd, F_SETFD, 0);
-    snprintf(role, sizeof role, "%d/%d/%d", i, s->n, fd);
-    setenv(ENV_ROLE, role, 1);
-    execv("/proc/self/exe", s->argv);
+    execve("/proc/self/exe", s->argv, env);
     static const char msg[] = "larkgw: cannot start a worker: exec /proc/self/exe failed\n";
     ssize_t n = write(2, msg, sizeof msg - 1);
     (void)n;
@@ -263,14 +287,21 @@ static int worker_spawn(struct supervisor *s, struct worker *w) {
         log_error("workers", "socketpair: %s", strerror(errno));
         return -1;
     }
+    char **env = worker_env(w->index, s->n, sv[1]);
+    if (!env) {
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
     /* Signals wait until the child has put the default handlers back: libevent's
      * handler in the child would wake the supervisor's loop. */
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
     pid_t pid = fork();
-    if (pid == 0) worker_exec(s, w->index, sv[1], &old);
+    if (pid == 0) worker_exec(s, sv[1], env, &old);
     sigprocmask(SIG_SETMASK, &old, NULL);
+    worker_env_free(env);
     close(sv[1]);
     if (pid < 0) {
         log_error("workers", "fork: %s", strerror(errno));
@@ -503,6 +534,9 @@ int workers_supervise(const struct config *cfg, char *const argv[]) {
     int rc = 1;
     if (supervisor_setup(&s, argv) == 0) {
         log_info("workers", "starting %d workers mode=%s", s.n, config_mode_name(cfg->mode));
+        if (cfg->mode != CONFIG_MODE_WEBHOOK && cfg->connections < s.n)
+            log_warn("workers", "connections = %d for %d workers: workers %d.. open no long "
+                     "connection", cfg->connections, s.n, cfg->connections);
         for (int i = 0; i < s.n && !s.stopping; i++)
             if (worker_spawn(&s, &s.w[i])) {
                 s.rc = 1;

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import threading
 import unittest
 
 import lark_crypto as lc
@@ -17,6 +18,10 @@ from redis_server import start_redis
 def script(version):
     return r'''
 function on_p2_message_receive_v1(event)
+  if lark.message.text(event) == "slow" then
+    lark.log.info("slow handler started")
+    lark.sleep(1)
+  end
   lark.log.info("%s saw " .. event.header.event_id)
 end
 ''' % version
@@ -112,8 +117,17 @@ class Workers(GatewayCase):
         self.assertEqual(status, 500, body)
         self.assertRegex(body.decode(), r"^worker \d: .*bot\.lua")
 
-        # SIGTERM drains every worker; the harness checks the supervisor exits 0
+        # SIGTERM drains every worker: the event in flight still gets its answer, and
+        # the harness checks the supervisor exits 0
+        answer = []
+        ev = lc.message_event(text="slow")
+        slow = threading.Thread(target=lambda: answer.append(d.post(json.dumps(ev))))
+        slow.start()
+        d.wait_log(r"slow handler started")
         self.assertEqual(d.stop(), 0)
+        slow.join(timeout=10)
+        self.assertEqual(answer[0][0], 200, answer)
+        self.assertIn("v2 saw " + ev["header"]["event_id"], d.log())
         d.wait_log(r"workers: worker 0 exited with code 0")
         d.wait_log(r"workers: worker 1 exited with code 0")
 
