@@ -22,3 +22,4 @@ order              = "chat"                            -- or "none"
 dedup   = { ttl_s = 28800, max_entries = 1000000 }
 state_dir          = "/var/lib/larkgw"
 log     = { level = "info", format = "text" }          -- or "json"
+workers            = 1                                 -- processes, one per core; more than 1 needs redis

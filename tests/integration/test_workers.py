@@ -91,6 +91,12 @@ class Workers(GatewayCase):
         d.wait_log(r"workers: worker 1 \(pid \d+\) serving", count=2, timeout=30)
         self.assertEqual(d.metric("larkgw_worker_restarts_total"), 1)
         self.assertEqual(d.metric("larkgw_workers_running"), 2)
+        # dying again soon after: the wait doubles
+        pid = int(re.findall(r"worker 1 started \(pid (\d+)\)", d.log())[-1])
+        os.kill(pid, signal.SIGKILL)
+        d.wait_log(r"workers: worker 1 was killed by signal 9; starting it again in 200 ms")
+        d.wait_log(r"workers: worker 1 \(pid \d+\) serving", count=3, timeout=30)
+        self.assertEqual(d.metric("larkgw_worker_restarts_total"), 2)
 
         # POST /admin/reload reaches both workers, and so does SIGHUP
         def reloads(w):
