@@ -12,7 +12,8 @@
 # So the ideal 2x is out of reach here: worker 1 gets what wrk leaves of core 1. The CPU
 # time per event (all larkgw processes, from /proc) tells whether a worker costs more
 # per event than the single process; if it does not, the ratio is bounded by the cores.
-# Knobs (env): DURATION (s, 5), CONNECTIONS (32), EVENTS (200000), WRK_CORE (1).
+# Knobs (env): DURATION (s, 5), CONNECTIONS (32), EVENTS (200000), WRK_CORE (1),
+# ROUNDS (3: each setting runs that many times, alternating).
 set -euo pipefail
 
 BIN=${1:?usage: bench/workers.sh path/to/larkgw}
@@ -22,6 +23,7 @@ DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 EVENTS=${EVENTS:-200000}
 WRK_CORE=${WRK_CORE:-1}
+ROUNDS=${ROUNDS:-3}
 KEY=bench-encrypt-key-5d2c
 TOKEN=bench-token-81f0
 WEBHOOK_PATH=/webhook/event
@@ -138,17 +140,35 @@ EOF
     }'
 }
 
+# Rounds alternate the two settings, so a change in the box's other load hits both;
+# the table shows the median of each and every round's ratio.
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-read -r one_rate one_cpu one_bad < <(run_one 1)
-read -r two_rate two_cpu two_bad < <(run_one 2)
-awk -v r1="$one_rate" -v c1="$one_cpu" -v b1="$one_bad" -v r2="$two_rate" -v c2="$two_cpu" \
-    -v b2="$two_bad" -v conns="$CONNECTIONS" -v load="$LOAD" 'BEGIN {
+: > "$WORK/results"
+for round in $(seq "$ROUNDS"); do
+    read -r r1 c1 b1 < <(run_one 1)
+    read -r r2 c2 b2 < <(run_one 2)
+    echo "$r1 $c1 $b1 $r2 $c2 $b2" >> "$WORK/results"
+    echo "bench: round $round: workers=1 $r1/s, workers=2 $r2/s" >&2
+done
+sort -n -k1,1 "$WORK/results" > "$WORK/by1"
+sort -n -k4,4 "$WORK/results" > "$WORK/by2"
+awk -v conns="$CONNECTIONS" -v load="$LOAD" -v rounds="$ROUNDS" -v dur="$DURATION" '
+FNR == 1 { file++ }
+file == 1 { r[NR] = $0; n = NR }
+file == 2 { s1[FNR] = $1; c1[FNR] = $2; b1 += $3 }
+file == 3 { s2[FNR] = $4; c2[FNR] = $5; b2 += $6 }
+END {
+    m = int((n + 1) / 2)
     printf "%-34s %s\n", "larkgw workers bench", "(signed + encrypted, bench/handler.lua)"
-    printf "%-34s %d, wrk on core 1 in both runs\n", "connections", conns
+    printf "%-34s %d, wrk on core 1 in both settings\n", "connections", conns
+    printf "%-34s %d x %d s per setting, alternating\n", "rounds", rounds, dur
     printf "%-34s %s\n", "load average before the runs", load
-    printf "%-34s %8s %8s\n", "", "workers=1", "workers=2"
-    printf "%-34s %8d %8d\n", "events/s (2xx answers)", r1, r2
-    printf "%-34s %8.1f %8.1f\n", "CPU us per event (all processes)", c1, c2
-    printf "%-34s %8d %8d\n", "non-2xx answers", b1, b2
-    printf "%-34s %.2fx\n", "ratio workers=2 / workers=1", r1 ? r2 / r1 : 0
-}'
+    printf "%-34s %9s %9s\n", "", "workers=1", "workers=2"
+    printf "%-34s %9d %9d\n", "events/s (median, 2xx answers)", s1[m], s2[m]
+    printf "%-34s %9.1f %9.1f\n", "CPU us per event (median round)", c1[m], c2[m]
+    printf "%-34s %9d %9d\n", "non-2xx answers (all rounds)", b1, b2
+    printf "%-34s %.2fx\n", "ratio of the medians", s1[m] ? s2[m] / s1[m] : 0
+    printf "%-34s", "ratio per round"
+    for (i = 1; i <= n; i++) { split(r[i], f, " "); printf " %.2fx", f[1] ? f[4] / f[1] : 0 }
+    printf "\n"
+}' "$WORK/results" "$WORK/by1" "$WORK/by2"
