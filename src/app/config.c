@@ -74,13 +74,13 @@ static const struct config_key keys[] = {
     { "log.format", K_STR, OFF(log.format), 0, 0, format_names },
     { "log.file", K_STR, OFF(log.file), 0, 0, NULL },
     { "log.payloads", K_BOOL, OFF(log.payloads), 0, 0, NULL },
+    { "redis.url", K_STR, OFF(redis.url), 0, 0, NULL },
+    { "redis.prefix", K_STR, OFF(redis.prefix), 0, 0, NULL },
+    { "redis.password", K_STR, OFF(redis.password), 0, 0, NULL },
     { "http.timeout_s", K_INT, OFF(http.timeout_s), 1, 3600, NULL },
     { "http.max_body", K_LONG, OFF(http.max_body), 1, 1L << 30, NULL },
     { "http.max_in_flight", K_INT, OFF(http.max_in_flight), 1, 100000, NULL },
     { "http.max_per_script", K_INT, OFF(http.max_per_script), 1, 100000, NULL },
-    { "redis.url", K_STR, OFF(redis.url), 0, 0, NULL },
-    { "redis.prefix", K_STR, OFF(redis.prefix), 0, 0, NULL },
-    { "redis.password", K_STR, OFF(redis.password), 0, 0, NULL },
     { "workers", K_INT, OFF(workers), 1, 64, NULL },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -126,11 +126,11 @@ void config_init(struct config *cfg) {
     set_str(&cfg->state_dir, "/var/lib/larkgw");
     set_str(&cfg->log.level, "info");
     set_str(&cfg->log.format, "text");
+    set_str(&cfg->redis.prefix, "larkgw:");
     cfg->http.timeout_s = 30;
     cfg->http.max_body = 8L << 20;
     cfg->http.max_in_flight = 256;
     cfg->http.max_per_script = 64;
-    set_str(&cfg->redis.prefix, "larkgw:");
     cfg->workers = 1;
 }
 

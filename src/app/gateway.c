@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "app/config.h"
 #include "app/options.h"
@@ -19,6 +21,7 @@
 #include "lua/runtime.h"
 #include "openapi/openapi.h"
 #include "store/store.h"
+#include "store/store_redis.h"
 #include "app/admin.h"
 #include "app/metrics.h"
 #include "app/worker_link.h"
@@ -33,6 +36,7 @@ struct gateway {
     struct event_base *base;
     struct runtime *rt;
     struct store *store;           /* lark.store: outlives every generation of scripts */
+    struct store_redis *shared_store;  /* lark.store on Redis; NULL without redis.url */
     struct watch *watch;           /* the scripts directory: a save reloads */
     struct dispatcher *disp;
     struct http_client *http;      /* the OpenAPI's; NULL without app credentials */
@@ -47,12 +51,23 @@ struct gateway {
     int drained, ws_stopped;       /* stopping: exit once both are true */
     struct redis *redis;           /* shared state; NULL without redis.url */
     char degraded[200];            /* /readyz's reason while degraded */
+    char id[96];                   /* names this gateway in shared claims and leases */
     struct bind_http *lark_http;   /* lark.http: its own client, pool and allow-list */
     struct bind_vars_options vars; /* lark.vars, pointing into cfg or reread */
     gateway_reread_fn reread;      /* NULL: the config is not read again */
     void *reread_arg;
     struct config *reread_cfg;     /* the last config read again, NULL before */
 };
+
+/* host:pid:random, unique across the gateways sharing one Redis. */
+static void gateway_make_id(struct gateway *gw) {
+    char host[64] = "host";
+    unsigned r = 0;
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) r = (unsigned)time(NULL);
+    snprintf(gw->id, sizeof gw->id, "%s:%d:%08x", host, (int)getpid(), r);
+}
 
 static int gateway_reload_scripts(struct gateway *gw, char *err, size_t errlen) {
     uint64_t t0 = util_now_us();
@@ -249,6 +264,7 @@ static void gateway_free(struct gateway *gw) {
     bind_http_free(gw->lark_http);
     config_drop(gw->reread_cfg);
     store_free(gw->store);
+    store_redis_free(gw->shared_store);
     if (gw->disp) dispatcher_free(gw->disp);
     admin_free(gw->admin);
     if (gw->webhook) webhook_free(gw->webhook);
@@ -291,6 +307,7 @@ static int gateway_openapi(struct gateway *gw) {
     options_openapi(cfg, &o);
     gw->api = openapi_new(gw->base, &t, &o);
     if (!gw->api) return -1;
+    if (gw->redis) openapi_set_redis(gw->api, gw->redis, gw->id);
     runtime_set_openapi(gw->rt, gw->api);
     return 0;
 }
@@ -317,6 +334,7 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     gw->cfg = cfg;
     gw->base = event_base_new();
     if (!gw->base) return -1;
+    gateway_make_id(gw);
     if (cfg->redis.url && *cfg->redis.url) {
         struct redis_options rdo;
         options_redis(cfg, &rdo);
@@ -331,6 +349,11 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     gw->store = store_new((size_t)cfg->store.max_entries, (size_t)cfg->store.max_bytes, NULL);
     if (!gw->rt || !gw->store) return -1;
     runtime_set_store(gw->rt, gw->store);
+    if (gw->redis) {
+        gw->shared_store = store_redis_new(gw->redis, (size_t)cfg->store.max_bytes);
+        if (!gw->shared_store) return -1;
+        store_set_shared(gw->store, gw->shared_store);
+    }
     if (gateway_openapi(gw) || gateway_lark_http(gw)) return -1;
     if (runtime_load(gw->rt, err, sizeof err)) {
         log_error("gateway", "%s", err);
@@ -339,6 +362,8 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     gw->disp = dispatcher_new(gw->base, &dopts, gw->rt);
     if (!gw->disp) return -1;
     if (gw->api) dispatcher_on_app_ticket(gw->disp, gateway_on_app_ticket, gw);
+    if (gw->redis && dispatcher_share(gw->disp, gw->redis, gw->id, cfg->limits.handler_max_s))
+        return -1;
     return 0;
 }
 

@@ -75,13 +75,6 @@ void options_admin(const struct config *cfg, struct admin_options *out) {
     out->token = cfg->admin.token;
 }
 
-void options_redis(const struct config *cfg, struct redis_options *out) {
-    memset(out, 0, sizeof *out);
-    out->url = cfg->redis.url;
-    out->password = cfg->redis.password;
-    out->prefix = cfg->redis.prefix ? cfg->redis.prefix : "";
-}
-
 /* lark.http and lark.vars */
 #include "lua/bind_http.h"
 #include "lua/bind_vars.h"
@@ -99,4 +92,11 @@ void options_bind_http(const struct config *cfg, struct bind_http_options *out) 
 void options_bind_vars(const struct config *cfg, struct bind_vars_options *out) {
     out->vars = (const char *const *)cfg->vars;
     out->nvars = cfg->nvars;
+}
+
+void options_redis(const struct config *cfg, struct redis_options *out) {
+    memset(out, 0, sizeof *out);
+    out->url = cfg->redis.url;
+    out->password = cfg->redis.password;
+    out->prefix = cfg->redis.prefix ? cfg->redis.prefix : "";
 }

@@ -28,15 +28,15 @@ void options_openapi(const struct config *cfg, struct openapi_options *out);
 struct admin_options;
 void options_admin(const struct config *cfg, struct admin_options *out);
 
-/* net/redis: redis.url, redis.prefix, redis.password (LARKGW_REDIS_PASSWORD). Call only
- * when redis.url is set. */
-struct redis_options;
-void options_redis(const struct config *cfg, struct redis_options *out);
-
 /* lark.http and lark.vars */
 struct bind_http_options;
 struct bind_vars_options;
 void options_bind_http(const struct config *cfg, struct bind_http_options *out);
 void options_bind_vars(const struct config *cfg, struct bind_vars_options *out);
+
+/* net/redis: redis.url, redis.prefix, redis.password (LARKGW_REDIS_PASSWORD). Call only
+ * when redis.url is set. */
+struct redis_options;
+void options_redis(const struct config *cfg, struct redis_options *out);
 
 #endif

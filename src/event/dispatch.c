@@ -5,9 +5,12 @@
 #include "crypto/crypto.h"
 #include "event/chatq.h"
 #include "event/dedup.h"
+#include "event/dedup_redis.h"
 #include "event/envelope.h"
 #include "event/handler_name.h"
 #include "lua/runtime.h"
+#include "net/redis.h"
+#include "net/redis_lease.h"
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
@@ -26,6 +29,7 @@
  * serves them all, and an event whose handlers finish at once never touches it. */
 
 #define BODY(s) s, sizeof s - 1
+#define LEASE_POLL_MS 20
 static const char body_success[] = "{\"msg\":\"success\"}";
 static const char body_empty[] = "{}";
 
@@ -50,6 +54,11 @@ struct dispatcher {
     struct event *ready_ev;
     dispatcher_ticket_fn ticket_fn;
     void *ticket_arg;
+    struct redis *redis;            /* shared state; NULL: this gateway alone */
+    struct dedup_redis *shared;     /* NULL without redis or without dedup */
+    struct inflight *parked;        /* waiting for a shared claim or chat lease */
+    int lease_ms;
+    char owner[128];
 };
 
 /* One accepted event, from its arrival to the end of its handlers. */
@@ -64,6 +73,10 @@ struct inflight {
     struct inflight *ready_next;
     struct envelope env;            /* a waiting event's, kept until it starts */
     struct chatq_item chat;
+    struct dedup_claim *claim;      /* the shared dedup claim, held until the end */
+    struct redis_lease *lease;      /* the chat's lease across gateways, while running */
+    struct inflight *park_prev, *park_next;
+    unsigned parked : 1, leased : 1;
     unsigned acked : 1, started : 1, in_run : 1, finished : 1, ordered : 1, callback : 1,
              on_dl : 1, no_deadline : 1;
     char *event_id, *event_type;    /* for log lines; in text[] */
@@ -100,6 +113,8 @@ struct dispatcher *dispatcher_new(struct event_base *base, const struct dispatch
 
 /* An event that waited for its chat and never started: answered 503 if still owed. */
 static void drop_waiting(struct inflight *f) {
+    redis_lease_release(f->lease);
+    dedup_redis_finish(f->claim, 0);
     if (!f->acked) f->reply(f->arg, 503, BODY("{\"msg\":\"shutting down\"}"));
     envelope_free(&f->env);
     free(f);
@@ -115,6 +130,11 @@ void dispatcher_free(struct dispatcher *d) {
         d->ready_head = f->ready_next;
         drop_waiting(f);
     }
+    while ((f = d->parked)) {
+        d->parked = f->park_next;
+        drop_waiting(f);
+    }
+    dedup_redis_free(d->shared);
     if (d->drain_ev) event_free(d->drain_ev);
     if (d->ack_ev) event_free(d->ack_ev);
     if (d->ready_ev) event_free(d->ready_ev);
@@ -122,6 +142,16 @@ void dispatcher_free(struct dispatcher *d) {
     dedup_free(d->dedup);
     handler_names_free(d->names);
     free(d);
+}
+
+int dispatcher_share(struct dispatcher *d, struct redis *r, const char *owner,
+                     int handler_max_s) {
+    d->redis = r;
+    d->lease_ms = handler_max_s * 1000;
+    snprintf(d->owner, sizeof d->owner, "%s", owner);
+    if (!d->dedup) return 0;
+    d->shared = dedup_redis_new(r, owner, d->lease_ms, d->opts.dedup_ttl_s);
+    return d->shared ? 0 : -1;
 }
 
 void dispatcher_on_app_ticket(struct dispatcher *d, dispatcher_ticket_fn fn, void *arg) {
@@ -261,9 +291,59 @@ static void on_ack_deadline(evutil_socket_t fd, short what, void *arg) {
 }
 
 static void on_done(void *arg, int status, const char *body, size_t len);
+static void start(struct dispatcher *d, struct inflight *f, struct envelope *env);
+
+/* Waiting on Redis (a claim, a lease), f keeps its parsed envelope. */
+static void park(struct dispatcher *d, struct inflight *f, struct envelope *env) {
+    if (env != &f->env) {
+        f->env = *env;
+        env->root = NULL;
+    }
+    f->parked = 1;
+    f->park_prev = NULL;
+    f->park_next = d->parked;
+    if (d->parked) d->parked->park_prev = f;
+    d->parked = f;
+    dl_insert(d, f);
+}
+
+static void unpark(struct dispatcher *d, struct inflight *f) {
+    if (f->park_prev) f->park_prev->park_next = f->park_next;
+    else d->parked = f->park_next;
+    if (f->park_next) f->park_next->park_prev = f->park_prev;
+    f->parked = 0;
+}
+
+static void on_leased(void *arg, enum redis_lease_result res) {
+    struct inflight *f = arg;
+    struct dispatcher *d = f->d;
+    unpark(d, f);
+    d->stats.waiting--;
+    if (res != REDIS_LEASE_HELD) {  /* Redis went away: the order is kept here alone */
+        redis_lease_release(f->lease);
+        f->lease = NULL;
+    }
+    start(d, f, &f->env);
+}
+
+/* Another gateway may be running an event of this chat: wait for the chat's lease
+ * (polled; it lapses after limits.handler_max_s if its holder died). 1 when parked. */
+static int wait_for_lease(struct dispatcher *d, struct inflight *f, struct envelope *env) {
+    if (!f->ordered || f->leased || !d->redis || !redis_up(d->redis)) return 0;
+    char name[320];
+    snprintf(name, sizeof name, "chat:%.300s", f->chat.chat);
+    f->leased = 1;
+    f->lease = redis_lease_acquire(d->redis, name, d->owner, d->lease_ms, LEASE_POLL_MS,
+                                   on_leased, f);
+    if (!f->lease) return 0;
+    d->stats.waiting++;
+    park(d, f, env);
+    return 1;
+}
 
 /* Runs the handlers; the envelope is not referenced once this returns. */
-static void start(struct dispatcher *d, struct inflight *f, const struct envelope *env) {
+static void start(struct dispatcher *d, struct inflight *f, struct envelope *env) {
+    if (wait_for_lease(d, f, env)) return;
     struct runtime_event ev = {
         env->root, env->event_id, env->event_type, handler_names_get(d->names, env->event_type),
     };
@@ -323,6 +403,11 @@ static void on_done(void *arg, int status, const char *body, size_t len) {
         }
         for (int i = 0; !f->acked && i < f->nkeys; i++) dedup_remove(d->dedup, f->keys[i]);
     }
+    /* acked at the deadline, a failure gets no retry from the platform: mark it done */
+    dedup_redis_finish(f->claim, status == 200 || f->acked);
+    f->claim = NULL;
+    redis_lease_release(f->lease);  /* before the next of its chat asks for it */
+    f->lease = NULL;
     if (!f->acked) {
         f->acked = 1;
         f->reply(f->arg, status, body, len);
@@ -380,12 +465,18 @@ static struct inflight *inflight_new(struct dispatcher *d, const struct envelope
 /* Its chat's queue is full: refused, and forgotten so the platform's retry is run. */
 static void refuse_full(struct dispatcher *d, struct inflight *f, event_reply_fn reply, void *arg) {
     for (int i = 0; i < f->nkeys; i++) dedup_remove(d->dedup, f->keys[i]);
+    dedup_redis_finish(f->claim, 0);
+    f->claim = NULL;
+    envelope_free(&f->env);
+    dl_remove(d, f);
+    if (f->acked) reply = NULL;
     d->stats.in_flight--;
     d->stats.rejected++;
     log_warn("dispatch", "chat %s already has %d events waiting (order_queue_max): event %s "
              "refused with 503", f->chat.chat, d->opts.order_queue_max, f->event_id);
     free(f);
-    reply(arg, 503, BODY("{\"msg\":\"too many events waiting in this chat\"}"));
+    if (reply) reply(arg, 503, BODY("{\"msg\":\"too many events waiting in this chat\"}"));
+    check_drained(d);
 }
 
 /* log.payloads: the event's own part (never the header, which carries the verification
@@ -400,6 +491,43 @@ static void log_payload(const struct envelope *env) {
              (int)(n < PAYLOAD_LOG_MAX ? n : PAYLOAD_LOG_MAX), text,
              n > PAYLOAD_LOG_MAX ? "... (truncated)" : "");
     cJSON_free(text);
+}
+
+static void admit(struct dispatcher *d, struct inflight *f, struct envelope *env);
+
+/* An event that never started ends here: a duplicate or busy elsewhere. */
+static void end_unstarted(struct dispatcher *d, struct inflight *f, int status,
+                          const char *body, size_t len) {
+    dl_remove(d, f);
+    dedup_redis_finish(f->claim, 0);
+    if (!f->acked) f->reply(f->arg, status, body, len);
+    d->stats.in_flight--;
+    envelope_free(&f->env);
+    free(f);
+    check_drained(d);
+}
+
+static void on_claimed(void *arg, enum dedup_verdict v) {
+    struct inflight *f = arg;
+    struct dispatcher *d = f->d;
+    unpark(d, f);
+    if (v == DEDUP_VERDICT_DONE) {
+        d->stats.duplicates++;
+        log_info("dispatch", "duplicate event %s (%s) dropped: handled by a gateway already",
+                 f->event_id, f->event_type);
+        end_unstarted(d, f, 200, BODY(body_success));
+    } else if (v == DEDUP_VERDICT_BUSY) {
+        /* another gateway runs it now: the platform retries later, and then either it is
+         * done there or its claim lapsed (that gateway died) and it runs here */
+        d->stats.busy++;
+        for (int i = 0; i < f->nkeys; i++) dedup_remove(d->dedup, f->keys[i]);
+        log_info("dispatch", "event %s (%s) is being handled by another gateway: answered busy",
+                 f->event_id, f->event_type);
+        end_unstarted(d, f, 503, BODY("{\"msg\":\"busy: being handled by another gateway\"}"));
+    } else {
+        if (v == DEDUP_VERDICT_DOWN) d->stats.dedup_alone++;
+        admit(d, f, &f->env);
+    }
 }
 
 static void run_event(struct dispatcher *d, struct envelope *env, unsigned flags,
@@ -421,16 +549,32 @@ static void run_event(struct dispatcher *d, struct envelope *env, unsigned flags
     d->stats.in_flight++;
     f->no_deadline = (flags & EVENT_REPLAY) != 0;
     f->ack_at = util_now_ms() + (uint64_t)d->opts.ack_deadline_ms;
+    if (d->shared && !(flags & EVENT_REPLAY)) {
+        f->claim = dedup_redis_claim(d->shared, env->event_id, env->message_id, on_claimed, f);
+        if (f->claim) {
+            park(d, f, env);
+            return;
+        }
+        d->stats.dedup_alone++;
+    }
+    admit(d, f, env);
+}
+
+/* Past dedup: the event waits for its chat or starts now. */
+static void admit(struct dispatcher *d, struct inflight *f, struct envelope *env) {
+    const char *chat = f->chat.chat;
     if (chat) {
         int rc = chatq_enter(d->chats, &f->chat, (unsigned)d->opts.order_queue_max);
         if (rc < 0) {
-            refuse_full(d, f, reply, arg);
+            refuse_full(d, f, f->reply, f->arg);
             return;
         }
         f->ordered = 1;
         if (rc == 0) {  /* waits its turn: it keeps the parsed envelope until then */
-            f->env = *env;
-            env->root = NULL;
+            if (env != &f->env) {
+                f->env = *env;
+                env->root = NULL;
+            }
             d->stats.waiting++;
             dl_insert(d, f);
             log_debug("dispatch", "event %s waits for chat %s", f->event_id, chat);

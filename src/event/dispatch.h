@@ -11,6 +11,7 @@
 struct event_base;
 struct runtime;
 struct dispatcher;
+struct redis;
 
 enum dispatch_order {
     DISPATCH_ORDER_CHAT,   /* events of one chat run one after another */
@@ -62,6 +63,14 @@ void dispatcher_free(struct dispatcher *d);
 typedef void (*dispatcher_ticket_fn)(void *arg, const char *ticket);
 void dispatcher_on_app_ticket(struct dispatcher *d, dispatcher_ticket_fn fn, void *arg);
 
+/* Shares dedup and per-chat order with the other gateways through Redis (r outlives
+ * the dispatcher): dedup claims and chat leases last handler_max_s; owner names this
+ * gateway in them (copied). A delivery of an event another gateway is running answers
+ * 503 "busy" (the long connection acks it 500): the platform delivers it again later.
+ * While Redis is down, both fall back to this gateway alone. -1 when out of memory. */
+int dispatcher_share(struct dispatcher *d, struct redis *r, const char *owner,
+                     int handler_max_s);
+
 /* json need not be NUL-terminated; it is not referenced after the call returns. */
 void dispatcher_submit(struct dispatcher *d, const char *json, size_t len, unsigned flags,
                        event_reply_fn reply, void *arg);
@@ -77,6 +86,8 @@ struct dispatcher_stats {
     unsigned long long late_failures;      /* of those, the ones whose handlers failed */
     unsigned long long waiting;            /* now waiting for their chat */
     unsigned long long chats;              /* now with an event running */
+    unsigned long long busy;               /* running on another gateway: retry later */
+    unsigned long long dedup_alone;        /* deduplicated in memory only: Redis down */
 };
 void dispatcher_get_stats(const struct dispatcher *d, struct dispatcher_stats *out);
 

@@ -2,8 +2,10 @@
  * worker and kept across reloads. Values are strings, numbers (integer or float, kept
  * as they are) and booleans; a full store is an expected failure: nil, err. */
 #include "lua/bind.h"
+#include "lua/sched.h"
 #include "lua/script.h"
 #include "store/store.h"
+#include "store/store_redis.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -39,12 +41,75 @@ static int push_value(lua_State *L, struct store_value *v) {
     }
 }
 
+/* On Redis (store_shared), every operation yields the handler until Redis answers, as
+ * lark.api does; the answers are the memory store's, plus nil, err while Redis is down. */
+struct store_wait {
+    struct sched_task *t;
+    struct store_req *req;
+    char op;                       /* g(et) s(et) i(ncr) d(elete) */
+    struct store_result res;
+};
+
+static int push_result(lua_State *co, void *arg) {
+    struct store_wait *w = arg;
+    struct store_result res = w->res;
+    char op = w->op;
+    free(w);
+    if (res.err) {
+        if (res.value.type == STORE_STRING) free((void *)res.value.u.s);
+        return fail(co, store_strerror(res.err));
+    }
+    switch (op) {
+    case 'g': return push_value(co, &res.value);
+    case 'i': lua_pushinteger(co, (lua_Integer)res.integer); return 1;
+    case 'd': lua_pushboolean(co, res.integer > 0); return 1;
+    default: lua_pushboolean(co, 1); return 1;
+    }
+}
+
+static void cancel_wait(void *arg) {
+    struct store_wait *w = arg;
+    store_redis_cancel(w->req);
+    free(w);
+}
+
+static void on_result(void *arg, struct store_result *res) {
+    struct store_wait *w = arg;
+    w->req = NULL;
+    w->res = *res;
+    sched_wake(w->t);
+}
+
+/* Starts op on Redis and yields; nil, err at once when it cannot start. */
+static int shared_op(lua_State *L, struct store_redis *sr, char op, const char *key,
+                     size_t klen, const struct store_value *v, double ttl, lua_Integer n) {
+    struct sched_task *t = sched_current(L);
+    if (!t) return fail(L, "lark.store on redis is only available inside a handler");
+    struct store_wait *w = calloc(1, sizeof *w);
+    if (!w) return fail(L, store_strerror(STORE_ENOMEM));
+    int err = STORE_ENOMEM;
+    w->t = t;
+    w->op = op;
+    switch (op) {
+    case 'g': w->req = store_redis_get(sr, key, klen, on_result, w, &err); break;
+    case 's': w->req = store_redis_set(sr, key, klen, v, ttl, on_result, w, &err); break;
+    case 'i': w->req = store_redis_incr(sr, key, klen, (int64_t)n, on_result, w, &err); break;
+    default: w->req = store_redis_delete(sr, key, klen, on_result, w, &err); break;
+    }
+    if (!w->req) {
+        free(w);
+        return fail(L, store_strerror(err));
+    }
+    return sched_suspend(L, &(struct sched_wait){ push_result, cancel_wait, w });
+}
+
 /* lark.store.get(key) -> value, or nil when absent or expired. */
 static int get(lua_State *L) {
     size_t klen;
     const char *key = luaL_checklstring(L, 1, &klen);
     struct store *st = script_of(L)->store;
     if (!st) return fail(L, no_store);
+    if (store_shared(st)) return shared_op(L, store_shared(st), 'g', key, klen, NULL, 0, 0);
     struct store_value v;
     store_get(st, key, klen, &v);
     return push_value(L, &v);
@@ -79,6 +144,7 @@ static int set(lua_State *L) {
     luaL_argcheck(L, ttl >= 0 && ttl <= 1e9, 3, "seconds from 0 to 1e9 expected");
     struct store *st = script_of(L)->store;
     if (!st) return fail(L, no_store);
+    if (store_shared(st)) return shared_op(L, store_shared(st), 's', key, klen, &v, ttl, 0);
     int rc = store_set(st, key, klen, &v, (double)ttl);
     if (rc != STORE_OK) return fail(L, store_strerror(rc));
     lua_pushboolean(L, 1);
@@ -93,6 +159,7 @@ static int incr(lua_State *L) {
     lua_Integer n = luaL_optinteger(L, 2, 1);
     struct store *st = script_of(L)->store;
     if (!st) return fail(L, no_store);
+    if (store_shared(st)) return shared_op(L, store_shared(st), 'i', key, klen, NULL, 0, n);
     int64_t result;
     int rc = store_incr(st, key, klen, (int64_t)n, &result);
     if (rc != STORE_OK) return fail(L, store_strerror(rc));
@@ -106,6 +173,7 @@ static int delete_(lua_State *L) {
     const char *key = luaL_checklstring(L, 1, &klen);
     struct store *st = script_of(L)->store;
     if (!st) return fail(L, no_store);
+    if (store_shared(st)) return shared_op(L, store_shared(st), 'd', key, klen, NULL, 0, 0);
     lua_pushboolean(L, store_delete(st, key, klen));
     return 1;
 }

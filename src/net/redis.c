@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "crypto/crypto.h"
 
 #include <event2/event.h>
 #include <hiredis/async.h>
@@ -15,6 +16,7 @@
 #define BACKOFF_MAX_MS 5000
 #define TICK_MS 250
 #define MAX_LISTENERS 8
+#define MAX_SCRIPTS 16
 
 enum redis_state { REDIS_STATE_DOWN, REDIS_STATE_CONNECTING, REDIS_STATE_UP };
 
@@ -40,6 +42,10 @@ struct redis {
     struct event *retry_ev, *tick_ev;
     struct { redis_state_fn fn; void *arg; } listeners[MAX_LISTENERS];
     int nlisteners;
+    struct redis_script *scripts[MAX_SCRIPTS];
+    int nscripts;
+    uint64_t scripts_ms;          /* when a NOSCRIPT last made us load them again */
+    struct redis_script del_if;
     struct redis_stats stats;
 };
 
@@ -193,6 +199,11 @@ static void on_step(redisAsyncContext *ac, void *reply, void *priv) {
     drop(r, why);
 }
 
+static void load_script(struct redis *r, const struct redis_script *s) {
+    redisAsyncCommandArgv(r->ac, on_step, r, 3, (const char *[]){ "SCRIPT", "LOAD", s->text },
+                          NULL);
+}
+
 static void send_handshake(struct redis *r) {
     char db[16];
     if (r->url.password[0]) {
@@ -205,7 +216,19 @@ static void send_handshake(struct redis *r) {
         snprintf(db, sizeof db, "%d", r->url.db);
         redisAsyncCommandArgv(r->ac, on_step, r, 2, (const char *[]){ "SELECT", db }, NULL);
     }
+    for (int i = 0; i < r->nscripts; i++) load_script(r, r->scripts[i]);
     redisAsyncCommandArgv(r->ac, on_hello, r, 1, (const char *[]){ "PING" }, NULL);
+}
+
+void redis_script_add(struct redis *r, struct redis_script *s) {
+    unsigned char sha[CRYPTO_SHA1_LEN];
+    crypto_sha1(s->text, strlen(s->text), sha);
+    crypto_hex(sha, sizeof sha, s->sha);
+    for (int i = 0; i < r->nscripts; i++)
+        if (r->scripts[i] == s) return;
+    if (r->nscripts == MAX_SCRIPTS) return;
+    r->scripts[r->nscripts++] = s;
+    if (r->ac) load_script(r, s);   /* queued ahead of any EVALSHA that needs it */
 }
 
 static void start_connect(struct redis *r) {
@@ -264,6 +287,9 @@ struct redis *redis_new(struct event_base *base, const struct redis_options *opt
     r->prefix = opt->prefix ? opt->prefix : "";
     r->cmd_timeout_ms = opt->cmd_timeout_ms > 0 ? opt->cmd_timeout_ms : 3000;
     r->backoff_ms = BACKOFF_MIN_MS;
+    r->del_if.text = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                     "return redis.call('DEL', KEYS[1]) end return 0";
+    redis_script_add(r, &r->del_if);
     snprintf(r->reason, sizeof r->reason, "connecting");
     r->retry_ev = evtimer_new(base, on_retry, r);
     r->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, r);
@@ -306,6 +332,8 @@ const char *redis_down_reason(const struct redis *r) {
 
 const char *redis_prefix(const struct redis *r) { return r->prefix; }
 
+struct event_base *redis_base(const struct redis *r) { return r->base; }
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *priv) {
     struct redis_call *c = priv;
     struct redis *r = c->r;
@@ -313,7 +341,14 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv) {
         r->pending--;
         r->progress_ms = util_now_ms();
     }
-    if (r && (!reply || ((redisReply *)reply)->type == REDIS_REPLY_ERROR)) r->stats.failures++;
+    const redisReply *rep = reply;
+    if (r && (!rep || rep->type == REDIS_REPLY_ERROR)) r->stats.failures++;
+    if (r && rep && rep->type == REDIS_REPLY_ERROR && ac == r->ac
+        && strncmp(rep->str, "NOSCRIPT", 8) == 0 && util_now_ms() - r->scripts_ms > 1000) {
+        r->scripts_ms = util_now_ms();
+        log_warn("redis", "the server lost our scripts (SCRIPT FLUSH?): loading them again");
+        for (int i = 0; i < r->nscripts; i++) load_script(r, r->scripts[i]);
+    }
     if (c->fn) c->fn(c->arg, reply);
     free(c);
 }
@@ -345,4 +380,8 @@ int redis_send(struct redis *r, int argc, const char **argv, const size_t *argvl
 void redis_get_stats(const struct redis *r, struct redis_stats *out) {
     *out = r->stats;
     out->up = redis_up(r);
+}
+
+int redis_del_if(struct redis *r, const char *key, const char *value) {
+    return redis_send(r, 5, (const char *[]){ "EVALSHA", r->del_if.sha, "1", key, value }, NULL);
 }

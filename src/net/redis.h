@@ -62,6 +62,7 @@ int redis_up(const struct redis *r);
 /* Why it is down, for /readyz ("connecting", "connection refused", ...); NULL when up. */
 const char *redis_down_reason(const struct redis *r);
 const char *redis_prefix(const struct redis *r);
+struct event_base *redis_base(const struct redis *r);
 
 /* Sends one command (argv[i] of argvlen[i] bytes; argvlen NULL: strlen). Returns a
  * handle, or NULL when down or the command could not be queued: then fn is never
@@ -73,6 +74,23 @@ void redis_cancel(struct redis_call *c);
 
 /* A command whose answer nobody waits for (a release, a mark): 0 sent, -1 down. */
 int redis_send(struct redis *r, int argc, const char **argv, const size_t *argvlen);
+
+/* A server-side Lua script run by EVALSHA: text is the caller's (static), sha is filled
+ * by redis_script_add. Every connection loads the added scripts (SCRIPT LOAD) before
+ * anything else, so EVALSHA never meets a server that lacks them; a NOSCRIPT answer
+ * (someone ran SCRIPT FLUSH) loads them again, the failed command being the caller's
+ * to treat as failed. Sending the SHA instead of the text saves Redis hashing the
+ * text on every call. */
+struct redis_script {
+    const char *text;
+    char sha[41];
+};
+/* s must outlive r; at most 16 scripts. */
+void redis_script_add(struct redis *r, struct redis_script *s);
+
+/* Deletes key only while it holds value (a lease or claim that lapsed and was taken by
+ * someone else is not ours to end); nobody waits for the answer. 0 sent, -1 down. */
+int redis_del_if(struct redis *r, const char *key, const char *value);
 
 struct redis_stats {
     unsigned long long commands, failures, connects, disconnects;

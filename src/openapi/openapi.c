@@ -422,6 +422,12 @@ void openapi_free(struct openapi *api) {
     free(api);
 }
 
+void openapi_set_redis(struct openapi *api, struct redis *r, const char *owner) {
+    api->tokens.redis = r;
+    api->tokens.owner = owner;
+    api->ticket.redis = r;
+}
+
 int openapi_set_app_ticket(struct openapi *api, const char *ticket) {
     return openapi_ticket_set(&api->ticket, ticket);
 }

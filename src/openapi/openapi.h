@@ -145,6 +145,13 @@ int openapi_has_app_ticket(const struct openapi *api);
  * push one now (app_ticket/resend), instead of when the first call needs it. */
 void openapi_request_app_ticket(struct openapi *api);
 
+/* Shares tokens and the app_ticket with the other gateways of the app through r (which
+ * outlives api): a missing token is fetched once per cluster, a refused one is dropped
+ * for all, a ticket pushed to any gateway serves every one. owner names this gateway
+ * (borrowed). While Redis is down, each gateway fetches its own, as without it. */
+struct redis;
+void openapi_set_redis(struct openapi *api, struct redis *r, const char *owner);
+
 struct openapi_stats {
     uint64_t calls, failures, retries, token_fetches, ticket_resends;
     int inflight, queued;

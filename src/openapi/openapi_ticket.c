@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "net/redis.h"
 
 static int ticket_valid(const char *s, size_t n) {
     if (n == 0 || n > OPENAPI_TICKET_MAX) return 0;
@@ -83,25 +84,71 @@ static void ticket_save(const struct openapi_ticket *tk) {
     }
 }
 
+#define SHARED_TICKET_MS (12LL * 3600 * 1000)
+
+static int shared_key(const struct openapi_ticket *tk, char *out, size_t n) {
+    return snprintf(out, n, "%sticket:%s", redis_prefix(tk->redis), tk->app_id) < (int)n ? 0 : -1;
+}
+
+/* Every gateway's ticket: the newest one pushed to any of them. */
+static void ticket_publish(const struct openapi_ticket *tk, const char *ticket) {
+    char key[512], px[24];
+    if (!tk->redis || shared_key(tk, key, sizeof key)) return;
+    snprintf(px, sizeof px, "%lld", SHARED_TICKET_MS);
+    redis_send(tk->redis, 5, (const char *[]){ "SET", key, ticket, "PX", px }, NULL);
+}
+
+static int ticket_take(struct openapi_ticket *tk, const char *ticket, int publish);
+
 int openapi_ticket_set(struct openapi_ticket *tk, const char *ticket) {
+    return ticket_take(tk, ticket, 1);
+}
+
+static int ticket_take(struct openapi_ticket *tk, const char *ticket, int publish) {
     size_t n = ticket ? strlen(ticket) : 0;
     if (!ticket_valid(ticket, n)) {
         log_warn("openapi", "ignoring a malformed app_ticket (%zu bytes)", n);
         return -1;
     }
+    if (publish) ticket_publish(tk, ticket);
     if (tk->value && strcmp(tk->value, ticket) == 0) return 0;
     char *copy = strdup(ticket);
     if (!copy) return -1;
     free(tk->value);
     tk->value = copy;
-    log_info("openapi", "app_ticket received");
+    log_info("openapi", "app_ticket %s", publish ? "received" : "taken from redis");
     ticket_save(tk);
     return 0;
+}
+
+static void on_shared_ticket(void *arg, const redisReply *rep) {
+    struct openapi_ticket_get *g = arg;
+    g->call = NULL;
+    if (rep && rep->type == REDIS_REPLY_STRING) ticket_take(g->tk, rep->str, 0);
+    g->fn(g->arg);
+}
+
+int openapi_ticket_fetch_shared(struct openapi_ticket *tk, struct openapi_ticket_get *g,
+                                void (*fn)(void *arg), void *arg) {
+    char key[512];
+    if (!tk->redis || shared_key(tk, key, sizeof key)) return -1;
+    *g = (struct openapi_ticket_get){ tk, fn, arg, NULL };
+    g->call = redis_command(tk->redis, on_shared_ticket, g, 2, (const char *[]){ "GET", key },
+                            NULL);
+    return g->call ? 0 : -1;
+}
+
+void openapi_ticket_get_cancel(struct openapi_ticket_get *g) {
+    redis_cancel(g->call);
+    g->call = NULL;
 }
 
 void openapi_ticket_drop(struct openapi_ticket *tk) {
     char path[4096];
     if (!tk->value) return;
+    char key[512];
+    if (tk->redis && shared_key(tk, key, sizeof key) == 0)
+        redis_del_if(tk->redis, key, tk->value);
     free(tk->value);
     tk->value = NULL;
     log_warn("openapi", "the platform refused the app_ticket; dropped it");

@@ -8,6 +8,9 @@
 
 #include "openapi/openapi_wire.h"
 
+struct redis;
+struct redis_call;
+
 #define OPENAPI_TICKET_MAX 1024
 
 struct openapi_ticket {
@@ -19,6 +22,7 @@ struct openapi_ticket {
     int resend_interval_ms;
     int timeout_ms;                /* one resend request */
     uint64_t (*now_ms)(void);
+    struct redis *redis;           /* NULL: not shared; else every gateway's ticket */
     /* The module's own. */
     char *value;                   /* NULL until known */
     uint64_t last_resend;          /* now_ms of the last resend request */
@@ -36,6 +40,23 @@ int openapi_ticket_set(struct openapi_ticket *tk, const char *ticket);
 void openapi_ticket_drop(struct openapi_ticket *tk);
 /* Asks the platform to push a ticket, at most once per resend_interval_ms. */
 void openapi_ticket_resend(struct openapi_ticket *tk);
+/* Shared (tk->redis set): a pushed ticket is also written to <prefix>ticket:<app_id>
+ * (by openapi_ticket_set), a refused one deleted there (if still the same), and a
+ * gateway that has none asks Redis for the one another gateway received. */
+struct openapi_ticket_get {
+    struct openapi_ticket *tk;
+    void (*fn)(void *arg);
+    void *arg;
+    struct redis_call *call;       /* in flight, else NULL */
+};
+/* Asks Redis for the shared ticket; g is the caller's (it lives until fn or cancel).
+ * fn(arg) is called once the answer is in, tk->value set when Redis had one. Returns 0,
+ * or -1 when Redis is down or the ticket is not shared (fn is not called). */
+int openapi_ticket_fetch_shared(struct openapi_ticket *tk, struct openapi_ticket_get *g,
+                                void (*fn)(void *arg), void *arg);
+/* fn will not be called; a no-op when nothing is in flight. */
+void openapi_ticket_get_cancel(struct openapi_ticket_get *g);
+
 /* Cancels a resend in flight and frees the ticket. */
 void openapi_ticket_free(struct openapi_ticket *tk);
 

@@ -6,8 +6,13 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/util.h"
+#include "net/redis.h"
 
 #define TOKEN_MARGIN_MS (180 * 1000)
+#define SHARED_LOCK_MS 5000        /* one gateway fetches; a dead one blocks no longer */
+#define SHARED_POLL_MS 50
+#define SHARED_WAIT_MS 3000        /* then the waiting gateways fetch themselves */
 
 struct openapi_token_entry {
     struct openapi_token_entry *next;   /* hash chain */
@@ -36,6 +41,12 @@ struct openapi_token_fetch {
     long expire_s;
     int failed;
     struct openapi_wire_error err;
+    /* Shared through Redis (tks->redis): */
+    struct redis_call *rcall;      /* a GET of the shared token, or the lock, in flight */
+    struct event *poll_ev;         /* another gateway holds the lock: look again */
+    uint64_t wait_start;
+    int locked, shared_hit, ticket_asked;
+    struct openapi_ticket_get tget;
 };
 
 static const char *token_name(enum openapi_token type) {
@@ -140,8 +151,29 @@ static struct openapi_token_entry *token_insert(struct openapi_tokens *tks,
     return t;
 }
 
+/* kind "token" or "lock:token"; -1 when it does not fit. */
+static int shared_key(const struct openapi_tokens *tks, const char *kind,
+                      enum openapi_token type, const char *tenant, char *out, size_t n) {
+    int len = snprintf(out, n, "%s%s:%s:%s:%s", redis_prefix(tks->redis), kind, tks->app_id,
+                       type == OPENAPI_TOKEN_APP ? "app" : "tenant", tenant);
+    return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+/* Deletes the shared copy when it is still value (NULL: whatever it is). */
+static void shared_drop(struct openapi_tokens *tks, enum openapi_token type, const char *tenant,
+                        const char *value) {
+    char key[600];
+    if (!tks->redis || shared_key(tks, "token", type, tenant, key, sizeof key)) return;
+    if (!value) {
+        redis_send(tks->redis, 2, (const char *[]){ "DEL", key }, NULL);
+        return;
+    }
+    redis_del_if(tks->redis, key, value);
+}
+
 void openapi_token_drop(struct openapi_tokens *tks, enum openapi_token type,
                         const char *tenant_key, const char *value) {
+    shared_drop(tks, type, token_tenant(tks, type, tenant_key), value);
     struct openapi_token_entry *t = token_find(tks, type, token_tenant(tks, type, tenant_key));
     if (t && t->value && (!value || strcmp(t->value, value) == 0)) {
         free(t->value);
@@ -250,6 +282,9 @@ static void fetch_on_answer(void *arg, struct openapi_wire_answer *ans) {
 
 static void fetch_free(struct openapi_token_fetch *f) {
     struct openapi_token_waiter *w;
+    redis_cancel(f->rcall);
+    openapi_ticket_get_cancel(&f->tget);
+    if (f->poll_ev) event_free(f->poll_ev);
     while ((w = TAILQ_FIRST(&f->waiters))) openapi_token_cancel(w);
     openapi_token_cancel(&f->dep);
     openapi_wire_cancel(&f->wire);
@@ -282,12 +317,27 @@ static char *fetch_fallback(const struct openapi_token_fetch *f,
     return strdup(t->value);
 }
 
+/* The lock holder gives the cluster what it fetched, then the lock back. */
+static void shared_publish(struct openapi_token_fetch *f) {
+    char key[600], px[24];
+    if (!f->locked) return;
+    f->locked = 0;
+    if (!f->failed && !f->shared_hit && f->expire_s > 0
+        && shared_key(f->tks, "token", f->tok->type, f->tok->tenant_key, key, sizeof key) == 0) {
+        snprintf(px, sizeof px, "%lld", (long long)f->expire_s * 1000);
+        redis_send(f->tks->redis, 5, (const char *[]){ "SET", key, f->value, "PX", px }, NULL);
+    }
+    if (shared_key(f->tks, "lock:token", f->tok->type, f->tok->tenant_key, key, sizeof key) == 0)
+        redis_send(f->tks->redis, 2, (const char *[]){ "DEL", key }, NULL);
+}
+
 /* Caches the outcome, then answers every waiter; a waiter's callback may cancel others
  * or start new acquisitions, so the list is popped one at a time. */
 static void fetch_on_complete(evutil_socket_t fd, short what, void *arg) {
     struct openapi_token_fetch *f = arg;
     struct openapi_token_entry *t = f->tok;
     struct openapi_tokens *tks = f->tks;
+    shared_publish(f);
     fetch_log(f);
     /* From here the entry may be evicted by what a waiter does; f forgets it. */
     t->fetch = NULL;
@@ -311,6 +361,93 @@ static void fetch_on_complete(evutil_socket_t fd, short what, void *arg) {
     fetch_free(f);
 }
 
+static void fetch_on_ticket(void *arg) {
+    struct openapi_token_fetch *f = arg;
+    if (!f->tks->ticket->value) openapi_ticket_resend(f->tks->ticket);
+    fetch_send(f, NULL);
+}
+
+/* From the platform: this gateway fetches the token itself. */
+static void fetch_begin(struct openapi_token_fetch *f) {
+    struct openapi_tokens *tks = f->tks;
+    tks->fetches++;
+    if (f->tok->type == OPENAPI_TOKEN_TENANT && tks->marketplace) {
+        openapi_token_acquire(tks, OPENAPI_TOKEN_APP, "", &f->dep);
+        return;
+    }
+    /* a ticket pushed to another gateway serves this one too */
+    if (tks->marketplace && !tks->ticket->value && !f->ticket_asked) {
+        f->ticket_asked = 1;
+        if (openapi_ticket_fetch_shared(tks->ticket, &f->tget, fetch_on_ticket, f) == 0) return;
+    }
+    fetch_send(f, NULL);
+}
+
+static void shared_get(struct openapi_token_fetch *f);
+
+static void shared_on_poll(evutil_socket_t fd, short what, void *arg) {
+    shared_get(arg);
+}
+
+static void shared_poll(struct openapi_token_fetch *f) {
+    struct timeval tv = { 0, SHARED_POLL_MS * 1000 };
+    if (!f->poll_ev && !(f->poll_ev = evtimer_new(f->tks->base, shared_on_poll, f))) {
+        fetch_begin(f);
+        return;
+    }
+    evtimer_add(f->poll_ev, &tv);
+}
+
+static void shared_on_lock(void *arg, const redisReply *rep) {
+    struct openapi_token_fetch *f = arg;
+    f->rcall = NULL;
+    if (rep && rep->type == REDIS_REPLY_NIL) {   /* another gateway is fetching it */
+        f->wait_start = util_now_ms();
+        shared_poll(f);
+        return;
+    }
+    f->locked = rep && rep->type == REDIS_REPLY_STATUS;
+    fetch_begin(f);
+}
+
+/* The shared token, if another gateway has one: {value, ms left}. */
+static void shared_on_token(void *arg, const redisReply *rep) {
+    struct openapi_token_fetch *f = arg;
+    f->rcall = NULL;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2
+        && rep->element[0]->type == REDIS_REPLY_STRING && token_chars_ok(rep->element[0]->str)
+        && rep->element[1]->type == REDIS_REPLY_INTEGER && rep->element[1]->integer > 1000) {
+        f->shared_hit = 1;
+        f->value = strdup(rep->element[0]->str);
+        f->expire_s = (long)(rep->element[1]->integer / 1000);
+        if (!f->value) fetch_fail(f, OPENAPI_E_TRANSPORT, "out of memory");
+        else event_active(f->ev, 0, 0);
+        return;
+    }
+    if (!rep) {
+        fetch_begin(f);
+    } else if (f->wait_start) {
+        if (util_now_ms() - f->wait_start < SHARED_WAIT_MS) shared_poll(f);
+        else fetch_begin(f);     /* the lock holder is slow or gone: fetch anyway */
+    } else {
+        char key[600], px[24];
+        snprintf(px, sizeof px, "%d", SHARED_LOCK_MS);
+        if (shared_key(f->tks, "lock:token", f->tok->type, f->tok->tenant_key, key, sizeof key)
+            || !(f->rcall = redis_command(f->tks->redis, shared_on_lock, f, 6, (const char *[]){
+                 "SET", key, f->tks->owner ? f->tks->owner : "larkgw", "NX", "PX", px }, NULL)))
+            fetch_begin(f);
+    }
+}
+
+static void shared_get(struct openapi_token_fetch *f) {
+    char key[600];
+    if (shared_key(f->tks, "token", f->tok->type, f->tok->tenant_key, key, sizeof key)
+        || !(f->rcall = redis_command(f->tks->redis, shared_on_token, f, 4, (const char *[]){
+             "EVAL", "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}", "1",
+             key }, NULL)))
+        fetch_begin(f);
+}
+
 static struct openapi_token_fetch *fetch_start(struct openapi_tokens *tks,
                                                struct openapi_token_entry *t) {
     struct openapi_token_fetch *f = calloc(1, sizeof *f);
@@ -325,11 +462,8 @@ static struct openapi_token_fetch *fetch_start(struct openapi_tokens *tks,
     f->dep.arg = f;
     TAILQ_INSERT_TAIL(&tks->inflight, f, link);
     t->fetch = f;
-    tks->fetches++;
-    if (t->type == OPENAPI_TOKEN_TENANT && tks->marketplace)
-        openapi_token_acquire(tks, OPENAPI_TOKEN_APP, "", &f->dep);
-    else
-        fetch_send(f, NULL);
+    if (tks->redis && redis_up(tks->redis)) shared_get(f);
+    else fetch_begin(f);
     return f;
 }
 
@@ -351,7 +485,8 @@ void openapi_token_acquire(struct openapi_tokens *tks, enum openapi_token type,
         w->fn(w->arg, t->value, NULL);
         return;
     }
-    if (tks->marketplace && type == OPENAPI_TOKEN_APP && !tks->ticket->value && !(t && t->fetch)) {
+    if (tks->marketplace && type == OPENAPI_TOKEN_APP && !tks->ticket->value && !(t && t->fetch)
+        && !redis_up(tks->redis)) {
         openapi_ticket_resend(tks->ticket);
         waiter_fail(w, OPENAPI_E_NOTICKET, "no app_ticket yet; asked the platform to resend one");
         return;

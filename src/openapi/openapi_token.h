@@ -39,6 +39,12 @@ struct openapi_tokens {
     int timeout_ms;                /* one token endpoint request */
     size_t max_tokens;             /* cache entries */
     uint64_t (*now_ms)(void);
+    /* NULL: this gateway alone. Else tokens are shared by every gateway of the app:
+     * <prefix>token:<app_id>:<app|tenant>:<tenant_key>, fetched once per cluster under
+     * <prefix>lock:token:... (the others poll the shared key, and fetch themselves
+     * after a bound), and a refused token is deleted there too. */
+    struct redis *redis;
+    const char *owner;             /* names this gateway in the lock */
     /* The module's own. */
     struct openapi_token_entry *buckets[OPENAPI_TOKEN_BUCKETS];
     size_t count;                  /* cache entries */

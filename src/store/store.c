@@ -24,6 +24,7 @@ struct store {
     size_t nbuckets, count, bytes, max_entries, max_bytes;
     uint64_t swept_ms;
     uint64_t (*now_ms)(void);
+    struct store_redis *shared;
 };
 
 static uint64_t store_hash(const struct store *s, const char *key, size_t len) {
@@ -221,6 +222,11 @@ const char *store_strerror(int err) {
     case STORE_EFULL: return "store is full (store.max_entries / store.max_bytes)";
     case STORE_ETYPE: return "value is not an integer";
     case STORE_ETOOBIG: return "value larger than store.max_bytes";
+    case STORE_EDOWN: return "shared store unavailable (redis down)";
     default: return "out of memory";
     }
 }
+
+void store_set_shared(struct store *s, struct store_redis *sr) { s->shared = sr; }
+
+struct store_redis *store_shared(const struct store *s) { return s->shared; }

@@ -18,7 +18,7 @@ struct store_value {
 };
 
 enum store_error { STORE_OK = 0, STORE_EFULL = -1, STORE_ETYPE = -2, STORE_ENOMEM = -3,
-                   STORE_ETOOBIG = -4 };
+                   STORE_ETOOBIG = -4, STORE_EDOWN = -5 };
 
 struct store;
 
@@ -44,6 +44,13 @@ int store_incr(struct store *s, const char *key, size_t klen, int64_t n, int64_t
 int store_delete(struct store *s, const char *key, size_t klen);
 
 size_t store_count(struct store *s);
+
+/* Puts lark.store on Redis (store_redis.h) for every script: the bindings then use sr,
+ * asynchronously, instead of this memory store. sr is the caller's and outlives s. */
+struct store_redis;
+void store_set_shared(struct store *s, struct store_redis *sr);
+/* The Redis store set above, NULL when lark.store lives in memory. */
+struct store_redis *store_shared(const struct store *s);
 const char *store_strerror(int err);
 
 #endif

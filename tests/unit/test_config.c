@@ -148,6 +148,32 @@ static void test_admin_token_beyond_loopback(void) {
     CHECK_CONTAINS(err, "key 'admin.listen'");
 }
 
+static void test_redis_keys(void) {
+    struct config c;
+    char err[256] = "";
+    config_init(&c);
+    CHECK_EQ_STR(c.redis.prefix, "larkgw:");
+    CHECK(c.redis.url == NULL);
+    setenv("LARKGW_REDIS_PASSWORD", "pw-from-env", 1);
+    config_apply_env(&c);
+    unsetenv("LARKGW_REDIS_PASSWORD");
+    CHECK_EQ_STR(c.redis.password, "pw-from-env");
+    const char *path = write_tmp("scripts = 'x'\n"
+                                 "redis = { url = 'redis://10.0.0.5:6380/2', prefix = 'bot1:' }\n");
+    CHECK_EQ_INT(config_load_file(&c, path, err, sizeof err), 0);
+    CHECK_EQ_STR(c.redis.url, "redis://10.0.0.5:6380/2");
+    CHECK_EQ_STR(c.redis.prefix, "bot1:");
+    CHECK_EQ_INT(config_validate(&c, err, sizeof err), 0);
+    CHECK_EQ_INT(config_set(&c, "redis.url", "rediss://10.0.0.5:6380", err, sizeof err), 0);
+    CHECK_EQ_INT(config_validate(&c, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "key 'redis.url'");
+    CHECK_CONTAINS(err, "TLS");
+    CHECK_EQ_INT(config_set(&c, "redis.url", "redis://:pw@", err, sizeof err), 0);
+    CHECK_EQ_INT(config_validate(&c, err, sizeof err), -1);
+    CHECK_NOT_CONTAINS(err, "pw");
+    config_free(&c);
+}
+
 /* More than one worker would keep dedup and lark.store per process without Redis. */
 static void test_workers_need_redis(void) {
     struct config c;
@@ -175,6 +201,7 @@ int main(void) {
     RUN(test_errors_name_the_key);
     RUN(test_set_and_env);
     RUN(test_admin_token_beyond_loopback);
+    RUN(test_redis_keys);
     RUN(test_workers_need_redis);
     return test_report();
 }
