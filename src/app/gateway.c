@@ -423,6 +423,10 @@ int gateway_replay(struct config *cfg, const char *event_path) {
     memset(&gw, 0, sizeof gw);
     struct replay_result r = { 0, 0 };
     if (gateway_setup(&gw, cfg) == 0) {
+        /* lark.store on Redis answers nil, err until connected: give it a moment */
+        uint64_t until = util_now_ms() + 2000;
+        while (gw.redis && !redis_up(gw.redis) && util_now_ms() < until
+               && event_base_loop(gw.base, EVLOOP_ONCE) == 0) {}
         dispatcher_submit(gw.disp, json, len, EVENT_REPLAY, replay_on_reply, &r);
         /* Handlers may yield (sleep, API calls): run the loop until the reply comes. */
         while (!r.done && event_base_loop(gw.base, EVLOOP_ONCE) == 0) {}

@@ -53,6 +53,12 @@ uint64_t util_now_us(void) {
 
 uint64_t util_now_ms(void) { return util_now_us() / 1000; }
 
+uint64_t util_cpu_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 char *util_read_file(const char *path, size_t max, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;

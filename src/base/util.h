@@ -18,6 +18,8 @@ int util_host_is_loopback(const char *host);
 /* Milliseconds, and microseconds, on the monotonic clock. */
 uint64_t util_now_ms(void);
 uint64_t util_now_us(void);
+/* CPU time this thread has used, in microseconds (a system call: keep it off hot paths). */
+uint64_t util_cpu_us(void);
 
 /* Reads a whole file (at most max bytes) into a NUL-terminated malloc'd buffer;
  * NULL on error or when larger than max. */

@@ -141,6 +141,9 @@ void dedup_redis_finish(struct dedup_claim *c, int ok) {
         snprintf(ms, sizeof ms, "%llu", (unsigned long long)c->dr->ttl_s * 1000ULL);
         if (ok) eval(c, &c->dr->mark, ms, NULL, NULL);
         else eval(c, &c->dr->release, c->value, NULL, NULL);
+        /* the platform may deliver again as soon as it has our answer: the mark (or the
+         * release) must be in Redis before the answer leaves */
+        redis_flush(c->dr->r);
     }
     claim_free(c);
 }

@@ -8,8 +8,41 @@
 #include <lauxlib.h>
 #include <stdint.h>
 
-static int deadline_passed(const struct script *s) {
-    return s->deadline_ms && util_now_ms() >= s->deadline_ms;
+void limits_budget_start(struct script *s, long budget_ms) {
+    s->budget_run_ms = budget_ms > 0 ? budget_ms : 0;
+    s->budget_start_ms = util_now_ms();
+    s->deadline_ms = s->budget_start_ms + (uint64_t)s->budget_run_ms;
+    s->cpu_base_us = 0;
+}
+
+/* Reading the CPU clock is a system call, so a run takes its CPU baseline only once it
+ * has lasted LIMITS_HOOK_COUNT instructions (the first count hook) or a chunk of a
+ * budgeted C loop: most handlers end before that and are billed their wall time,
+ * which is as short. */
+static void take_cpu_base(struct script *s) {
+    if (s->cpu_base_us || !s->deadline_ms) return;
+    s->cpu_base_us = util_cpu_us();
+    s->cpu_base_ms = util_now_ms();
+}
+
+long limits_budget_used(struct script *s) {
+    uint64_t now = util_now_ms();
+    if (!s->cpu_base_us) return (long)(now - s->budget_start_ms);
+    return (long)(s->cpu_base_ms - s->budget_start_ms) +
+           (long)((util_cpu_us() - s->cpu_base_us) / 1000);
+}
+
+/* The wall clock passing the deadline is the cheap signal; CPU time decides. A run
+ * that was preempted gets its deadline moved by the time it did not run. */
+static int deadline_passed(struct script *s) {
+    if (!s->deadline_ms) return 0;
+    uint64_t now = util_now_ms();
+    if (now < s->deadline_ms) return 0;
+    long used = limits_budget_used(s);
+    if (used >= s->budget_run_ms) return 1;
+    take_cpu_base(s);
+    s->deadline_ms = now + (uint64_t)(s->budget_run_ms - used);
+    return 0;
 }
 
 static void hook(lua_State *L, lua_Debug *ar);
@@ -43,6 +76,7 @@ static int limits_timeout(lua_State *L, int level) {
  * a global) goes back to the plain count hook once it runs on a fresh budget. */
 static void hook(lua_State *L, lua_Debug *ar) {
     struct script *s = script_of(L);
+    if (ar->event == LUA_HOOKCOUNT) take_cpu_base(s);
     if (deadline_passed(s)) {
         limits_timeout(L, 0);
         return;
@@ -56,8 +90,12 @@ static void hook(lua_State *L, lua_Debug *ar) {
 
 void limits_arm(lua_State *L) { lua_sethook(L, hook, LUA_MASKCOUNT, LIMITS_HOOK_COUNT); }
 
+/* Called by C loops after each chunk of work: a run that got this far has lasted long
+ * enough to be worth a CPU baseline. */
 void limits_check_time(lua_State *L) {
-    if (deadline_passed(script_of(L))) limits_timeout(L, 1);
+    struct script *s = script_of(L);
+    take_cpu_base(s);
+    if (deadline_passed(s)) limits_timeout(L, 1);
 }
 
 /* Level 2: the script's call site, past the coroutine wrapper written in Lua. */

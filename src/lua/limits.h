@@ -17,10 +17,19 @@
 /* VM instructions between two checks of the deadline and the call depth. */
 #define LIMITS_HOOK_COUNT 1000
 
-/* Arms the count hook on thread L; the script's deadline is s->deadline_ms. */
+struct script;
+
+/* Arms the count hook on thread L; the script's budget is the one limits_budget_start
+ * set. */
 void limits_arm(lua_State *L);
 
-/* For C loops: raises the time-budget error once s->deadline_ms has passed. */
+/* Starts a run of s's code with budget_ms of CPU time. The budget is CPU time, not wall
+ * time: a run that a loaded machine preempts is not billed for the wait. */
+void limits_budget_start(struct script *s, long budget_ms);
+/* The CPU time (ms) the current run has used, for billing it when the run ends. */
+long limits_budget_used(struct script *s);
+
+/* For C loops: raises the time-budget error once the budget is spent. */
 void limits_check_time(lua_State *L);
 
 /* A lua_CFunction for the coroutine wrappers: counts one coroutine against

@@ -146,15 +146,14 @@ static enum sched_status map_status(struct sched_task *t, int status) {
 
 static enum sched_status sched_resume(struct sched_task *t, int nargs) {
     struct script *s = t->script;
-    uint64_t start = util_now_ms();
     s->current = t;
     s->timed_out = 0;
     s->limit_hit = 0;
-    s->deadline_ms = start + (uint64_t)(t->budget_ms > 0 ? t->budget_ms : 0);
+    limits_budget_start(s, t->budget_ms);
     limits_arm(t->co);
     int nres = 0;
     int status = lua_resume(t->co, s->L, nargs, &nres);
-    t->budget_ms -= (long)(util_now_ms() - start);
+    t->budget_ms -= limits_budget_used(s);
     s->current = NULL;
     t->nres = nres;
     enum sched_status st = map_status(t, status);

@@ -66,7 +66,7 @@ static int run_top_level(struct script *s, char *err, size_t errlen) {
         lua_setupvalue(L, -2, 1);
         s->loading = 1;
         s->timed_out = 0;
-        s->deadline_ms = util_now_ms() + (uint64_t)s->limits->handler_timeout_ms;
+        limits_budget_start(s, s->limits->handler_timeout_ms);
         limits_arm(L);
         rc = lua_pcall(L, 0, 0, -2);
         lua_sethook(L, NULL, 0, 0);

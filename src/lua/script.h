@@ -35,7 +35,14 @@ struct script {
     int loaded_ref;          /* require's cache */
     int lark_ref;            /* the lark table */
     struct sched_task *current;  /* the task whose coroutine is running, if any */
-    uint64_t deadline_ms;        /* when the running code's time budget ends */
+    /* The running code's time budget (limits.c): the wall-clock deadline is the cheap
+     * check; once it passes, CPU time decides, so time the process spent preempted
+     * (a loaded machine) is not billed. */
+    uint64_t deadline_ms;        /* wall clock; 0: no budget running */
+    uint64_t budget_start_ms;    /* wall clock when this run started */
+    uint64_t cpu_base_us;        /* thread CPU time at cpu_base_ms; 0 until taken */
+    uint64_t cpu_base_ms;
+    long budget_run_ms;          /* the budget this run started with */
     int timed_out;
     int load_coroutines;         /* coroutines created while no task runs (top level) */
     int limit_hit;               /* a limit failed the code that ran: collect garbage */

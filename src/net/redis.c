@@ -206,11 +206,10 @@ static void load_script(struct redis *r, const struct redis_script *s) {
 
 static void send_handshake(struct redis *r) {
     char db[16];
-    if (r->url.password[0]) {
-        const char *argv[3] = { "AUTH", r->url.user, r->url.password };
-        if (r->url.user[0]) redisAsyncCommandArgv(r->ac, on_step, r, 3, argv, NULL);
-        else redisAsyncCommandArgv(r->ac, on_step, r, 2, (const char *[]){ "AUTH",
-                                   r->url.password }, NULL);
+    if (r->url.password[0]) {   /* AUTH [user] password: a user is Redis 6's ACL name */
+        int u = r->url.user[0] != 0;
+        const char *argv[3] = { "AUTH", u ? r->url.user : r->url.password, r->url.password };
+        redisAsyncCommandArgv(r->ac, on_step, r, 2 + u, argv, NULL);
     }
     if (r->url.db) {
         snprintf(db, sizeof db, "%d", r->url.db);
@@ -384,4 +383,11 @@ void redis_get_stats(const struct redis *r, struct redis_stats *out) {
 
 int redis_del_if(struct redis *r, const char *key, const char *value) {
     return redis_send(r, 5, (const char *[]){ "EVALSHA", r->del_if.sha, "1", key, value }, NULL);
+}
+
+/* The plain context's write: a failure is left for the loop to act on (the async layer
+ * would disconnect at once, calling back into whoever is flushing). */
+void redis_flush(struct redis *r) {
+    int done;
+    if (redis_up(r) && r->ac) redisBufferWrite(&r->ac->c, &done);
 }

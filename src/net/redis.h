@@ -88,6 +88,11 @@ struct redis_script {
 /* s must outlive r; at most 16 scripts. */
 void redis_script_add(struct redis *r, struct redis_script *s);
 
+/* Writes what is queued to the socket now, not on the next turn of the loop: for a
+ * command that must reach Redis before this gateway answers someone else (a dedup
+ * mark before the event's ack). A no-op while down. */
+void redis_flush(struct redis *r);
+
 /* Deletes key only while it holds value (a lease or claim that lapsed and was taken by
  * someone else is not ours to end); nobody waits for the answer. 0 sent, -1 down. */
 int redis_del_if(struct redis *r, const char *key, const char *value);

@@ -83,12 +83,18 @@ struct redis_lease *redis_lease_acquire(struct redis *r, const char *name, const
     return l;
 }
 
-void redis_lease_release(struct redis_lease *l) {
-    if (!l) return;
+static void lease_end(struct redis_lease *l, int give_back) {
     if (l->call) redis_cancel(l->call);
-    if (l->held || l->call) {   /* one in flight may yet succeed: undo it too */
+    if (give_back && (l->held || l->call))   /* one in flight may yet succeed: undo it too */
         redis_del_if(l->r, l->key, l->value);
-    }
     event_free(l->timer);
     free(l);
+}
+
+void redis_lease_release(struct redis_lease *l) {
+    if (l) lease_end(l, 1);
+}
+
+void redis_lease_keep(struct redis_lease *l) {
+    if (l) lease_end(l, 0);
 }

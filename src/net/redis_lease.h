@@ -4,8 +4,10 @@
  * dies holding one blocks the others for ttl_ms at most.
  *
  * Users: the per-chat order across gateways (name "chat:<chat_id>", held while the
- * chat's handler runs), and schedules (name "sched:<job>:<tick>", ttl a tick: one run
- * per cluster per tick, with poll_ms 0: whoever loses skips the tick). */
+ * chat's handler runs, then released), and schedules: name "sched:<job>:<tick time>",
+ * ttl_ms about one period, poll_ms 0; the gateway that gets HELD runs the tick, the
+ * others (TAKEN) skip it; the winner ends with redis_lease_keep, not release, so a
+ * gateway whose timer fires a little later still finds the tick taken. */
 #ifndef LARKGW_NET_REDIS_LEASE_H
 #define LARKGW_NET_REDIS_LEASE_H
 
@@ -31,5 +33,9 @@ struct redis_lease *redis_lease_acquire(struct redis *r, const char *name, const
 /* Gives the lease back if held (deleted only while still ours), stops asking if not yet,
  * and frees l. fn is not called afterwards. */
 void redis_lease_release(struct redis_lease *l);
+
+/* Frees l but leaves a held lease in place until its ttl_ms lapses (a schedule's tick
+ * stays claimed for the whole tick). Stops asking if not yet held. */
+void redis_lease_keep(struct redis_lease *l);
 
 #endif

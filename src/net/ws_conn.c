@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <wslay/wslay.h>
 
 #include "base/util.h"
@@ -254,6 +255,16 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg) {
     leave(c);
 }
 
+/* Bytes waiting for us (read but not parsed, or still in the socket) mean the peer
+ * spoke: a long silence was ours, the loop busy elsewhere (a handler that ran long on
+ * a loaded machine), not the peer's. */
+static int peer_has_sent(struct ws_conn *c) {
+    if (evbuffer_get_length(bufferevent_get_input(c->bev))) return 1;
+    int n = 0;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    return fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 static void conn_on_timer(evutil_socket_t fd, short what, void *arg) {
     struct ws_conn *c = arg;
     enter(c);
@@ -262,6 +273,8 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg) {
         uint64_t quiet = util_now_ms() - c->last_rx_ms;
         if (quiet < (uint64_t)c->opt.dead_after_ms) {
             timer_arm(c, c->opt.dead_after_ms - (int)quiet);
+        } else if (peer_has_sent(c)) {
+            timer_arm(c, c->opt.dead_after_ms);
         } else {
             snprintf(why, sizeof why, "nothing received for %llu s: presumed dead",
                      (unsigned long long)(quiet / 1000));

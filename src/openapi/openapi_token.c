@@ -398,20 +398,15 @@ static void shared_poll(struct openapi_token_fetch *f) {
     evtimer_add(f->poll_ev, &tv);
 }
 
-static void shared_on_lock(void *arg, const redisReply *rep) {
-    struct openapi_token_fetch *f = arg;
-    f->rcall = NULL;
-    if (rep && rep->type == REDIS_REPLY_NIL) {   /* another gateway is fetching it */
-        f->wait_start = util_now_ms();
-        shared_poll(f);
-        return;
-    }
-    f->locked = rep && rep->type == REDIS_REPLY_STATUS;
-    fetch_begin(f);
-}
+/* In one step, so no gateway can miss a token published between two looks: the shared
+ * token and its ms left, or else the fetch lock taken (1) or held by another (0). */
+static const char look_script[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v then return {v, redis.call('PTTL', KEYS[1])} end "
+    "if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end "
+    "return 0";
 
-/* The shared token, if another gateway has one: {value, ms left}. */
-static void shared_on_token(void *arg, const redisReply *rep) {
+static void shared_on_look(void *arg, const redisReply *rep) {
     struct openapi_token_fetch *f = arg;
     f->rcall = NULL;
     if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2
@@ -424,27 +419,26 @@ static void shared_on_token(void *arg, const redisReply *rep) {
         else event_active(f->ev, 0, 0);
         return;
     }
-    if (!rep) {
-        fetch_begin(f);
-    } else if (f->wait_start) {
-        if (util_now_ms() - f->wait_start < SHARED_WAIT_MS) shared_poll(f);
-        else fetch_begin(f);     /* the lock holder is slow or gone: fetch anyway */
-    } else {
-        char key[600], px[24];
-        snprintf(px, sizeof px, "%d", SHARED_LOCK_MS);
-        if (shared_key(f->tks, "lock:token", f->tok->type, f->tok->tenant_key, key, sizeof key)
-            || !(f->rcall = redis_command(f->tks->redis, shared_on_lock, f, 6, (const char *[]){
-                 "SET", key, f->tks->owner ? f->tks->owner : "larkgw", "NX", "PX", px }, NULL)))
-            fetch_begin(f);
+    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 0) {
+        /* another gateway is fetching it: look again, and fetch anyway after a bound */
+        if (!f->wait_start) f->wait_start = util_now_ms();
+        if (util_now_ms() - f->wait_start < SHARED_WAIT_MS) {
+            shared_poll(f);
+            return;
+        }
     }
+    f->locked = rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+    fetch_begin(f);
 }
 
 static void shared_get(struct openapi_token_fetch *f) {
-    char key[600];
+    char key[600], lock[600], px[24];
+    snprintf(px, sizeof px, "%d", SHARED_LOCK_MS);
     if (shared_key(f->tks, "token", f->tok->type, f->tok->tenant_key, key, sizeof key)
-        || !(f->rcall = redis_command(f->tks->redis, shared_on_token, f, 4, (const char *[]){
-             "EVAL", "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}", "1",
-             key }, NULL)))
+        || shared_key(f->tks, "lock:token", f->tok->type, f->tok->tenant_key, lock, sizeof lock)
+        || !(f->rcall = redis_command(f->tks->redis, shared_on_look, f, 7, (const char *[]){
+             "EVAL", look_script, "2", key, lock, f->tks->owner ? f->tks->owner : "larkgw",
+             px }, NULL)))
         fetch_begin(f);
 }
 

@@ -184,17 +184,18 @@ class OpenApiPeerFaults(GatewayCase):
             config={"domain": domain, "app_id": "cli_faults", "app_secret": "faults-secret-9q"},
             scripts={"bot.lua": SCRIPT})
 
-    def fault(self, d, mode, timeout=15):
-        """Sends the message that makes the handler call fault/<mode>; its log match."""
+    def fault(self, d, mode, timeout=15, count=1):
+        """Sends the message that makes the handler call fault/<mode>; its log match.
+        count: how many "ok" results the log must hold by then (this one included)."""
         status, _, body = d.post(json.dumps(lc.message_event(text=mode)))
         self.assertEqual(status, 200, body)
         if mode == "ok":
-            return d.wait_log(r"fault ok: ok true$", timeout=timeout)
+            return d.wait_log(r"fault ok: ok true$", timeout=timeout, count=count)
         d.wait_log(RESULT % mode, timeout=timeout)
         return re.search(RESULT % mode, d.log(), re.M)
 
     def assert_still_serving(self, d, n):
-        self.fault(d, "ok")
+        self.fault(d, "ok", count=n)
         self.assertEqual(len(re.findall(r"fault ok: ok true$", d.log(), re.M)), n)
         self.assertIsNone(d.proc.poll())
 

@@ -37,6 +37,14 @@ class RedisConnect(GatewayCase):
         self.assertEqual(self.readyz(d), (200, "ready\n"))
         self.assertNotIn("s3cret-redis-pw", d.log())
 
+    def test_acl_user_in_the_url(self):
+        rs = start_redis(self)
+        rs.command("ACL", "SETUSER", "app", "on", ">app-pw-9", "~*", "+@all")
+        url = "redis://app:app-pw-9@127.0.0.1:%d" % rs.port
+        d = self.start_daemon(config={"redis": {"url": url}}, scripts={"a.lua": SCRIPT})
+        wait_until(lambda: d.metric("larkgw_redis_up") == 1, what="redis up")
+        self.assertNotIn("app-pw-9", d.log())
+
     def test_wrong_password_is_degraded_not_fatal(self):
         rs = start_redis(self, password="right-pw")
         url = "redis://:wrong-pw@127.0.0.1:%d/0" % rs.port

@@ -143,7 +143,12 @@ static void test_lease(void) {
     redis_lease_release(la);
     CHECK(redis_fixture_wait(base, &c.n, 5000));
     CHECK_EQ_INT(c.res, REDIS_LEASE_HELD);
-    redis_lease_release(lc);
+    redis_lease_keep(lc);             /* stays taken until its ttl */
+    struct lease_seen e = { 0 };
+    struct redis_lease *le = redis_lease_acquire(r, "job:1", "gw-e", 10000, 0, on_lease, &e);
+    CHECK(redis_fixture_wait(base, &e.n, 5000));
+    CHECK_EQ_INT(e.res, REDIS_LEASE_TAKEN);
+    redis_lease_release(le);
     /* down: answered DOWN, from the loop */
     redis_fixture_kill(&fx);
     CHECK(redis_fixture_wait(base, &s.downs, 5000));
