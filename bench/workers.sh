@@ -15,8 +15,11 @@
 # 1. The CPU time per event (the larkgw processes, from /proc; Redis not counted) tells
 # whether a worker costs more per event than the single process; if it does not, the
 # ratio is bounded by the cores.
+# SHARED=none measures the processes alone: redis.url points at a port where nothing
+# listens, so every process keeps its dedup in memory (as it does while Redis is down)
+# and no Redis competes for core 1.
 # Knobs (env): DURATION (s, 5), CONNECTIONS (32), EVENTS (200000), WRK_CORE (1),
-# ROUNDS (3: each setting runs that many times, alternating).
+# ROUNDS (3: each setting runs that many times, alternating), SHARED (redis | none).
 set -euo pipefail
 
 BIN=${1:?usage: bench/workers.sh path/to/larkgw}
@@ -27,6 +30,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 EVENTS=${EVENTS:-200000}
 WRK_CORE=${WRK_CORE:-1}
 ROUNDS=${ROUNDS:-3}
+SHARED=${SHARED:-redis}
 KEY=bench-encrypt-key-5d2c
 TOKEN=bench-token-81f0
 WEBHOOK_PATH=/webhook/event
@@ -80,9 +84,11 @@ ticks() {
 run_one() {
     local workers=$1
     # a fresh Redis per run: no dedup mark of an earlier run answers for these events
-    taskset -c "$WRK_CORE" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
-        --appendonly no > "$WORK/redis.log" 2>&1 &
-    REDIS_PID=$!
+    if [ "$SHARED" = redis ]; then
+        taskset -c "$WRK_CORE" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
+            --appendonly no > "$WORK/redis.log" 2>&1 &
+        REDIS_PID=$!
+    fi
     cat > "$WORK/bench.conf.lua" <<EOF
 mode = "webhook"
 encrypt_key = "$KEY"
@@ -101,9 +107,11 @@ EOF
     local pids=("$PID") ready=
     for _ in $(seq 200); do
         kill -0 "$PID" 2>/dev/null || { cat "$WORK/larkgw.log" >&2; exit 1; }
-        # every process serving, each with its Redis connection up
+        # every process serving, each with its Redis connection up (or down, on purpose)
+        local up=1
+        [ "$SHARED" = redis ] || up=0
         [ "$(curl -sf "http://127.0.0.1:$ADMIN/metrics" 2>/dev/null \
-            | grep -cE '^larkgw_redis_up(\{[^}]*\})? 1$')" = "$workers" ] && ready=1
+            | grep -cE "^larkgw_redis_up(\{[^}]*\})? $up\$")" = "$workers" ] && ready=1
         [ -n "$ready" ] && break
         sleep 0.1
     done
@@ -150,7 +158,7 @@ for round in $(seq "$ROUNDS"); do
 done
 sort -n -k1,1 "$WORK/results" > "$WORK/by1"
 sort -n -k4,4 "$WORK/results" > "$WORK/by2"
-awk -v conns="$CONNECTIONS" -v load="$LOAD" -v rounds="$ROUNDS" -v dur="$DURATION" '
+awk -v conns="$CONNECTIONS" -v load="$LOAD" -v shared="$SHARED" -v rounds="$ROUNDS" -v dur="$DURATION" '
 FNR == 1 { file++ }
 file == 1 { r[NR] = $0; n = NR }
 file == 2 { s1[FNR] = $1; c1[FNR] = $2; b1 += $3 }
@@ -160,6 +168,7 @@ END {
     printf "%-34s %s\n", "larkgw workers bench", "(signed + encrypted, bench/handler.lua)"
     printf "%-34s %d, wrk on core 1 in both settings\n", "connections", conns
     printf "%-34s %d x %d s per setting, alternating\n", "rounds", rounds, dur
+    printf "%-34s %s\n", "shared state", shared == "redis" ? "Redis (dedup claim per event)" : "none (each process in memory)"
     printf "%-34s %s\n", "load average before the runs", load
     printf "%-34s %9s %9s\n", "", "workers=1", "workers=2"
     printf "%-34s %9d %9d\n", "events/s (median, 2xx answers)", s1[m], s2[m]
