@@ -96,7 +96,7 @@ verification_token = "$TOKEN"
 scripts = "$WORK/scripts"
 lua_path = "$SRC/lua"
 state_dir = "$WORK"
-webhook = { listen = "127.0.0.1:$PORT", path = "$WEBHOOK_PATH" }
+webhook = { listen = "127.0.0.1:$PORT", path = "$WEBHOOK_PATH", max_connections_per_ip = 4096 }
 admin = { listen = "127.0.0.1:$ADMIN" }
 log = { level = "warn" }
 workers = $workers
