@@ -27,6 +27,7 @@ bench: build
 	@SCENARIO=log bench/run.sh $(BUILD)/larkgw
 	@SCENARIO=echo bench/run.sh $(BUILD)/larkgw
 	@bench/reload.sh $(BUILD)/larkgw
+	@bench/stream.sh $(BUILD)/larkgw
 
 # 20 minutes over both transports with a reload every 10 s (SOAK_SECONDS, SOAK_RATE).
 soak: build

@@ -23,32 +23,9 @@ TOKEN=bench-token-81f0
 WEBHOOK_PATH=/webhook/event
 SCENARIO=${SCENARIO:-echo}
 
-for tool in wrk taskset cc python3; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps)" >&2; exit 1; }
-done
-[ -x "$BIN" ] || { echo "bench: no larkgw at $BIN (make build)" >&2; exit 1; }
-
-WORK=$(mktemp -d /tmp/larkgw-bench.XXXXXX)
-PID=
-EMU_PID=
-stop_pid() {
-    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
-        kill -TERM "$1" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$1" 2>/dev/null || true
-    fi
-}
-cleanup() {
-    stop_pid "$PID"
-    stop_pid "$EMU_PID"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# A free loopback port (the daemon logs at warn, so it cannot tell us its own).
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$(dirname "$0")/lib.sh"
+bench_need wrk taskset cc python3
+bench_workdir bench
 PORT=$(free_port)
 
 cc -O2 -D_GNU_SOURCE -I"$SRC/src" -o "$WORK/gen" "$SRC/bench/gen.c" "$SRC/src/crypto/crypto.c" \

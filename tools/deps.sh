@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(cmake make gcc pkg-config libevent-dev libssl-dev liblua5.4-dev lua5.4
       libcjson-dev libprotobuf-c-dev protobuf-c-compiler libwslay-dev lua-busted
-      python3 openssl curl wrk util-linux procps
+      python3 openssl curl wrk util-linux procps tzdata
       libhiredis-dev redis-server "$@")
 missing=()
 for p in "${pkgs[@]}"; do

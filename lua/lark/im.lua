@@ -1,4 +1,4 @@
--- lark.im: send and reply to messages (docs/protocol.md §4) over lark.api.post. Like every
+-- lark.im: send, reply to and update messages over lark.api. Like every
 -- lark.api call, each returns the decoded answer (res.data.message_id) or nil, err, and
 -- may only be called from a handler. `content` is a table (encoded here) or a JSON string.
 local M = {}
@@ -28,6 +28,17 @@ end
 
 local SEND_OPTS = { uuid = true, tenant_key = true, timeout = true }
 local REPLY_OPTS = { uuid = true, reply_in_thread = true, tenant_key = true, timeout = true }
+local UPDATE_OPTS = { tenant_key = true, timeout = true }
+
+-- Raises at the caller of fname (level 3: this, fname, its caller).
+local function message_id_arg(message_id, fname)
+  if type(message_id) ~= "string" then
+    error(("bad argument #1 to '%s' (string expected, got %s)"):format(fname, type(message_id)), 3)
+  end
+  if #message_id > 128 or not message_id:match("^[%w_%-]+$") then
+    error(("bad argument #1 to '%s' (not a message id)"):format(fname), 3)
+  end
+end
 
 -- lark.im.send(receive_id_type, receive_id, msg_type, content [, opts])
 -- receive_id_type: "open_id", "user_id", "union_id", "email" or "chat_id".
@@ -49,16 +60,29 @@ end
 -- lark.im.reply(message_id, msg_type, content [, opts])
 -- opts: reply_in_thread (boolean), uuid, tenant_key, timeout (seconds).
 function M.reply(message_id, msg_type, content, opts)
-  check(message_id, 1, "reply", "string")
-  if #message_id > 128 or not message_id:match("^[%w_%-]+$") then
-    error("bad argument #1 to 'reply' (not a message id)", 2)
-  end
+  message_id_arg(message_id, "reply")
   check(msg_type, 2, "reply", "string")
   content = encode(content, 3, "reply")
   opts = options(opts, 4, "reply", REPLY_OPTS)
   return lark.api.post("/open-apis/im/v1/messages/" .. message_id .. "/reply", {
     body = { msg_type = msg_type, content = content, reply_in_thread = opts.reply_in_thread,
              uuid = opts.uuid },
+    tenant_key = opts.tenant_key,
+    timeout = opts.timeout,
+  })
+end
+
+-- lark.im.update(message_id, card [, opts]): replaces the card of a card message the app
+-- sent (PATCH). The platform wants config.update_multi = true in the card sent and in
+-- the new one, and takes at most 5 updates per second per message; to stream text,
+-- use lark.card.stream. card: a table (encoded here) or a JSON string.
+-- opts: tenant_key, timeout (seconds).
+function M.update(message_id, card, opts)
+  message_id_arg(message_id, "update")
+  card = encode(card, 2, "update")
+  opts = options(opts, 3, "update", UPDATE_OPTS)
+  return lark.api.patch("/open-apis/im/v1/messages/" .. message_id, {
+    body = { content = card },
     tenant_key = opts.tenant_key,
     timeout = opts.timeout,
   })

@@ -6,5 +6,6 @@ if type(lark) ~= "table" then lark = {} end
 
 lark.message = require("lark.message")
 lark.im = require("lark.im")
+lark.card = require("lark.card")
 
 return lark

@@ -4,6 +4,8 @@
 
 local commands = {
   ping = { about = "check that the bot is alive", run = function() return "pong" end },
+  -- listed here, answered by standup.lua (a command without run is another script's)
+  standup = { about = "stand-up cards on weekdays: /standup on | off" },
 }
 
 local function help()
@@ -23,6 +25,7 @@ function on_p2_message_receive_v1(event)
   local name, args = (lark.message.text(event) or ""):match("^/(%w*)%s*(.*)$")
   if not name then return end
   local cmd = commands[name]
+  if cmd and not cmd.run then return end
   local answer = cmd and cmd.run(args, event) or help()
   local res, err = lark.im.reply(event.event.message.message_id, "text", { text = answer })
   if not res then error(err) end

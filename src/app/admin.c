@@ -112,6 +112,14 @@ static void admin_metrics(struct admin *a, struct http_server_req *req) {
     evbuffer_free(b);
 }
 
+/* Lists what scripts scheduled; GET like the other reads, so a token is not needed. */
+static void admin_jobs(struct admin *a, struct http_server_req *req) {
+    char *json = a->hooks.jobs(a->hooks.arg);
+    if (!json) http_server_refuse(req, 503, NULL, "out of memory");
+    else http_server_reply(req, 200, "application/json", json, strlen(json));
+    free(json);
+}
+
 /* Refuses (and logs, through the server) a request admin_admit turns away; 1 if so. */
 static int admin_refused(struct admin *a, struct http_server_req *req) {
     struct admin_head head = {
@@ -138,7 +146,8 @@ static void admin_handle(struct http_server_req *req, void *arg) {
         return;
     }
     int known = strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
-                (strcmp(path, "/metrics") == 0 && a->hooks.metrics);
+                (strcmp(path, "/metrics") == 0 && a->hooks.metrics) ||
+                (strcmp(path, "/admin/jobs") == 0 && a->hooks.jobs);
     if (!known) {
         http_server_refuse(req, 404, NULL, "not found");
     } else if (strcmp(method, "GET") != 0) {
@@ -150,6 +159,8 @@ static void admin_handle(struct http_server_req *req, void *arg) {
         const char *why = ready && a->hooks.degraded ? a->hooks.degraded(a->hooks.arg) : NULL;
         if (why) reply_degraded(req, why);
         else reply_text(req, ready ? 200 : 503, ready ? "ready" : "not ready");
+    } else if (strcmp(path, "/admin/jobs") == 0) {
+        admin_jobs(a, req);
     } else {
         admin_metrics(a, req);
     }

@@ -1,5 +1,5 @@
-/* The admin listener (loopback by default): GET /healthz, /readyz, /metrics and
- * POST /admin/reload. It reads state through callbacks, so it owns nothing else.
+/* The admin listener (loopback by default): GET /healthz, /readyz, /metrics,
+ * /admin/jobs and POST /admin/reload. It reads state through callbacks, so it owns nothing else.
  *
  * Who may ask: a request carrying an Origin header (a browser page) is refused 403; on
  * TCP, so is one whose Host names something other than this listener (DNS rebinding):
@@ -24,6 +24,9 @@ struct admin_hooks {
     /* NULL, or returns why the gateway serves in a degraded way ("redis: ..."), NULL
      * when it does not: /readyz then answers 200 {"status":"degraded","reason":...}. */
     const char *(*degraded)(void *arg);
+    /* GET /admin/jobs: the schedules as JSON, malloc'd (the admin frees it); NULL: 503.
+     * May be NULL: 404. */
+    char *(*jobs)(void *arg);
 };
 
 /* Strings are the caller's and must outlive the admin. */

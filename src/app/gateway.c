@@ -154,6 +154,11 @@ static void gateway_metrics(void *arg, struct evbuffer *out) {
     metrics_write(&src, out);
 }
 
+static char *gateway_jobs(void *arg) {
+    struct gateway *gw = arg;
+    return runtime_jobs_json(gw->rt);
+}
+
 static void gateway_exit(struct gateway *gw) {
     event_base_loopexit(gw->base, NULL);
 }
@@ -183,6 +188,7 @@ static void gateway_stop(struct gateway *gw) {
     if (gw->stopping) return;
     gw->stopping = 1;
     log_info("gateway", "stopping: no new events, finishing the ones in flight");
+    runtime_stop_jobs(gw->rt);
     if (gw->webhook) webhook_stop(gw->webhook);
     if (gw->ws) ws_pool_stop(gw->ws, gateway_on_ws_stopped, gw);
     int bound_s = gw->cfg->limits.handler_max_s < 30 ? gw->cfg->limits.handler_max_s : 30;
@@ -238,7 +244,7 @@ static int gateway_start_transports(struct gateway *gw) {
         if (!gw->ws) return -1;
     }
     struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload,
-                                 gateway_degraded };
+                                 gateway_degraded, gateway_jobs };
     if (role) {
         /* the supervisor owns the admin listener and asks each worker over the link */
         gw->link = worker_link_serve(gw->base, role->fd, &hooks, gateway_on_link_lost, gw);
@@ -427,6 +433,7 @@ int gateway_replay(struct config *cfg, const char *event_path) {
         uint64_t until = util_now_ms() + 2000;
         while (gw.redis && !redis_up(gw.redis) && util_now_ms() < until
                && event_base_loop(gw.base, EVLOOP_ONCE) == 0) {}
+        runtime_stop_jobs(gw.rt);  /* a replay runs the event's handlers, not the schedules */
         dispatcher_submit(gw.disp, json, len, EVENT_REPLAY, replay_on_reply, &r);
         /* Handlers may yield (sleep, API calls): run the loop until the reply comes. */
         while (!r.done && event_base_loop(gw.base, EVLOOP_ONCE) == 0) {}

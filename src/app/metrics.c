@@ -17,9 +17,11 @@ struct metrics_snapshot {
     struct ws_pool_stats ws;
     struct { unsigned long long scripts, retired; } lua;
     struct redis_stats redis;
+    struct runtime_job_stats jobs;
 };
 
-enum metrics_source { METRICS_EVENTS, METRICS_OPENAPI, METRICS_WS, METRICS_LUA, METRICS_REDIS };
+enum metrics_source { METRICS_EVENTS, METRICS_OPENAPI, METRICS_WS, METRICS_LUA, METRICS_REDIS,
+                      METRICS_JOBS };
 
 /* A metric is a field of one source's stats: where it is and how wide (int or 64 bit). */
 struct metric {
@@ -35,6 +37,7 @@ struct metric {
 #define WS(f) FIELD(METRICS_WS, ws.f)
 #define LUA(f) FIELD(METRICS_LUA, lua.f)
 #define RDS(f) FIELD(METRICS_REDIS, redis.f)
+#define JOBS(f) FIELD(METRICS_JOBS, jobs.f)
 
 static const struct metric metrics[] = {
     { "larkgw_events_received_total", "counter",
@@ -109,6 +112,14 @@ static const struct metric metrics[] = {
       "Redis connections established", RDS(connects) },
     { "larkgw_redis_disconnects_total", "counter",
       "Redis connections lost", RDS(disconnects) },
+    { "larkgw_jobs", "gauge",
+      "Scheduled jobs (lark.every, lark.cron, lark.after) still to run", JOBS(jobs) },
+    { "larkgw_job_runs_total", "counter",
+      "Scheduled job runs finished, failed ones included", JOBS(runs) },
+    { "larkgw_job_failures_total", "counter",
+      "Scheduled job runs that raised, ran out of time or were killed", JOBS(failures) },
+    { "larkgw_job_skips_total", "counter",
+      "Scheduled runs skipped because the previous run was still going", JOBS(skips) },
 };
 
 static unsigned long long metrics_value(const struct metrics_snapshot *snap,
@@ -145,6 +156,7 @@ void metrics_write(const struct metrics_sources *src, struct evbuffer *out) {
     snap.lua.scripts = runtime_script_count(src->rt);
     snap.lua.retired = runtime_retired_count(src->rt);
     if (src->redis) redis_get_stats(src->redis, &snap.redis);
+    runtime_get_job_stats(src->rt, &snap.jobs);
     for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) {
         const struct metric *m = &metrics[i];
         if ((m->source == METRICS_OPENAPI && !src->api) || (m->source == METRICS_WS && !src->ws)

@@ -54,6 +54,10 @@ static void link_answer(struct worker_link *l, const struct link_question *q) {
         const char *text = len ? (const char *)evbuffer_pullup(b, -1) : NULL;
         link_send(l, WORKER_LINK_ANSWER, !b, q->seq, text, text ? len : 0);
         if (b) evbuffer_free(b);
+    } else if (q->cmd == WORKER_LINK_JOBS) {
+        char *json = l->hooks.jobs ? l->hooks.jobs(l->hooks.arg) : NULL;
+        link_send(l, WORKER_LINK_ANSWER, !json, q->seq, json, json ? strlen(json) : 0);
+        free(json);
     } else {
         log_warn("workers", "unknown question %d from the supervisor", q->cmd);
         link_send(l, WORKER_LINK_ANSWER, 1, q->seq, NULL, 0);

@@ -21,6 +21,7 @@ enum worker_link_cmd {
     WORKER_LINK_METRICS = 'm',   /* answer: the worker's /metrics text */
     WORKER_LINK_RELOAD = 'r',    /* answer: status 0, or 1 with the error text */
     WORKER_LINK_READY = 'q',     /* answer: status 1 when ready; text: why degraded */
+    WORKER_LINK_JOBS = 'j',      /* answer: the /admin/jobs JSON, or status 1 */
 };
 
 enum worker_link_kind {

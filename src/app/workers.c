@@ -1,5 +1,6 @@
 #include "app/workers.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -214,6 +215,38 @@ static void supervisor_metrics(void *arg, struct evbuffer *out) {
     workers_metrics_merge(texts, got, out);
     supervisor_own_metrics(s, out);
     for (int i = 0; i < got; i++) free(m[i].data);
+}
+
+/* Appends worker i's jobs to all, each tagged with "worker": i. */
+static void jobs_add(cJSON *all, int i, const char *text) {
+    cJSON *doc = cJSON_Parse(text), *job;
+    cJSON *jobs = cJSON_GetObjectItemCaseSensitive(doc, "jobs");
+    cJSON_ArrayForEach(job, jobs) {
+        cJSON *copy = cJSON_Duplicate(job, 1);
+        if (!copy) continue;
+        cJSON_AddNumberToObject(copy, "worker", i);
+        cJSON_AddItemToArray(all, copy);
+    }
+    cJSON_Delete(doc);
+}
+
+/* GET /admin/jobs: every worker runs its own copy of each schedule (Redis leases make
+ * one run per tick), so the answer lists each worker's, tagged with its index. */
+static char *supervisor_jobs(void *arg) {
+    struct supervisor *s = arg;
+    int asked[MAX_WORKERS];
+    cJSON *doc = cJSON_CreateObject(), *all = cJSON_AddArrayToObject(doc, "jobs");
+    uint32_t seq = supervisor_ask_all(s, WORKER_LINK_JOBS, asked);
+    uint64_t deadline = util_now_ms() + ASK_MS;
+    for (int i = 0; i < s->n && all; i++) {
+        struct worker_link_msg m;
+        if (!asked[i] || !worker_wait(s, &s->w[i], seq, deadline, &m)) continue;
+        if (m.status == 0) jobs_add(all, i, m.data);
+        free(m.data);
+    }
+    char *json = all ? cJSON_PrintUnformatted(doc) : NULL;
+    cJSON_Delete(doc);
+    return json;
 }
 
 /* POST /admin/reload: every serving worker reloads; the first failure is the answer.
@@ -497,7 +530,7 @@ static int supervisor_setup(struct supervisor *s, char *const argv[]) {
     }
     if (s->cfg->admin.listen && *s->cfg->admin.listen) {
         struct admin_hooks hooks = { s, supervisor_ready, supervisor_metrics, supervisor_reload,
-                                     supervisor_degraded };
+                                     supervisor_degraded, supervisor_jobs };
         struct admin_options opt;
         options_admin(s->cfg, &opt);
         s->admin = admin_new(s->base, &opt, &hooks);

@@ -87,19 +87,6 @@ fail:
     return NULL;
 }
 
-void util_exe_dir(char *out, size_t len) {
-    char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-    if (n <= 0) {
-        snprintf(out, len, ".");
-        return;
-    }
-    path[n] = '\0';
-    char *slash = strrchr(path, '/');
-    if (slash) *slash = '\0';
-    snprintf(out, len, "%s", path);
-}
-
 int util_list_has_token(const char *list, const char *token) {
     size_t tlen = strlen(token);
     const char *v = list;

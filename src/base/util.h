@@ -25,9 +25,6 @@ uint64_t util_cpu_us(void);
  * NULL on error or when larger than max. */
 char *util_read_file(const char *path, size_t max, size_t *len);
 
-/* The directory holding the running executable, or "." when unknown. */
-void util_exe_dir(char *out, size_t len);
-
 /* 1 if the comma-separated header value list holds token (case-insensitive, OWS trimmed). */
 int util_list_has_token(const char *list, const char *token);
 

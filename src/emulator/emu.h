@@ -20,6 +20,8 @@ struct emu_event;
 struct emu_hook;
 struct emu_oapi;
 struct emu_tokens;
+struct emu_cards;
+struct emu_llm;
 
 #define EMU_MODULE "emulator"
 #define EMU_MAX_CONNS 50            /* per app, as on the platform */
@@ -86,6 +88,8 @@ struct emu {
     struct http_client *hook_http;  /* their client, made at the first delivery */
     struct emu_oapi *oapi;          /* emu_openapi.c: call records, latency, 429s */
     struct emu_tokens *tokens;      /* emu_token.c: access tokens, app tickets */
+    struct emu_cards *cards;        /* emu_cardkit.c: card entities, card messages */
+    struct emu_llm *llm;            /* emu_llm.c: the chat completions endpoint */
 
     struct {
         long discoveries, handshakes, refused, events, deliveries, acks, pings;

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <sys/time.h>
 
 cJSON *emu_call_answer(struct emu_call *c, int status, long code, const char *msg) {
     cJSON_Delete(c->answer);
@@ -30,4 +31,14 @@ int emu_json_int(const cJSON *obj, const char *name, long min, long max, long *o
     }
     *out = (long)v->valuedouble;
     return 1;
+}
+
+const cJSON *emu_json_get(const cJSON *obj, const char *name) {
+    return cJSON_GetObjectItemCaseSensitive(obj, name);
+}
+
+uint64_t emu_wall_ms(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }

@@ -6,6 +6,7 @@
 #define LARKGW_EMU_ANSWER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cJSON.h>
 
@@ -33,6 +34,12 @@ struct emu_call {
 /* Replaces c's answer with {"code","msg"} (plus "error":{"log_id"} when code != 0) and
  * the HTTP status; returns the object for the caller to add to (NULL: out of memory). */
 cJSON *emu_call_answer(struct emu_call *c, int status, long code, const char *msg);
+
+/* obj's member name (case-sensitive), NULL when absent. */
+const cJSON *emu_json_get(const cJSON *obj, const char *name);
+
+/* Wall-clock milliseconds, as the records the tests read carry them. */
+uint64_t emu_wall_ms(void);
 
 /* An integer member of obj: 0 absent, 1 read into *out, -1 (with err) not an integer
  * in [min, max]. */

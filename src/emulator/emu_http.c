@@ -115,6 +115,9 @@ int emu_http_listen(struct emu *emu, const char *host, int port,
         .max_body = EMU_MAX_BODY,
         .idle_timeout_ms = IDLE_TIMEOUT_MS,
         .request_timeout_ms = REQUEST_TIMEOUT_MS,
+        /* its clients are all on loopback: one address, so no lower bound per peer
+         * (a gateway streaming 200 cards keeps more than 64 OpenAPI calls open) */
+        .max_connections_per_ip = HTTP_SERVER_MAX_CONNECTIONS,
     };
     emu->route = route;
     if (!(emu->http = http_server_new(emu->base, listen, &opt))) return -1;

@@ -30,10 +30,6 @@ static int one_of(const char *s, const char *const *list) {
     return 0;
 }
 
-static const cJSON *get(const cJSON *obj, const char *name) {
-    return cJSON_GetObjectItemCaseSensitive(obj, name);
-}
-
 static int field_violation(struct emu_call *c, const char *field, const char *description) {
     cJSON *a = emu_call_answer(c, 400, 99992402, "field validation failed");
     cJSON *list = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(a, "error"),
@@ -54,8 +50,8 @@ static int invalid(struct emu_call *c, const char *ext) {
 
 /* The body's msg_type, content and uuid; -1 after an error answer. */
 static int check_content(struct emu_call *c, const char **msg_type, const char **content) {
-    const cJSON *t = get(c->body, "msg_type"), *v = get(c->body, "content");
-    const cJSON *uuid = get(c->body, "uuid");
+    const cJSON *t = emu_json_get(c->body, "msg_type"), *v = emu_json_get(c->body, "content");
+    const cJSON *uuid = emu_json_get(c->body, "uuid");
     if (!cJSON_IsString(t) || !t->valuestring[0])
         return field_violation(c, "msg_type", "msg_type is required");
     if (!cJSON_IsString(v))
@@ -69,7 +65,7 @@ static int check_content(struct emu_call *c, const char **msg_type, const char *
     }
     cJSON *parsed = cJSON_Parse(v->valuestring);
     int object = cJSON_IsObject(parsed);
-    int text_ok = strcmp(t->valuestring, "text") != 0 || cJSON_IsString(get(parsed, "text"));
+    int text_ok = strcmp(t->valuestring, "text") != 0 || cJSON_IsString(emu_json_get(parsed, "text"));
     cJSON_Delete(parsed);
     if (!object) return invalid(c, "content is not a string in json format");
     if (!text_ok) return invalid(c, "invalid message content: text wants {\"text\": \"...\"}");
@@ -127,7 +123,7 @@ static int tenant_token(struct emu_call *c) {
 static void im_send(struct emu_call *c) {
     char type[32];
     const char *msg_type, *content;
-    const cJSON *rid = get(c->body, "receive_id");
+    const cJSON *rid = emu_json_get(c->body, "receive_id");
     if (!tenant_token(c)) return;
     if (emu_req_query(c->r, "receive_id_type", type, sizeof type) != 0 ||
         !one_of(type, receive_types)) {
@@ -148,7 +144,7 @@ static void im_send(struct emu_call *c) {
 
 static void im_reply(struct emu_call *c, const char *message_id) {
     const char *msg_type, *content;
-    const cJSON *thread = get(c->body, "reply_in_thread");
+    const cJSON *thread = emu_json_get(c->body, "reply_in_thread");
     if (!tenant_token(c)) return;
     if (strncmp(message_id, "om_", 3) != 0 || !id_chars(message_id, MESSAGE_ID_MAX)) {
         invalid(c, "invalid message_id");

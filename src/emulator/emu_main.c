@@ -13,10 +13,12 @@
 #include "base/util.h"
 #include "crypto/crypto.h"
 #include "emulator/emu.h"
+#include "emulator/emu_cardkit.h"
 #include "emulator/emu_control.h"
 #include "emulator/emu_deliver.h"
 #include "emulator/emu_discovery.h"
 #include "emulator/emu_http.h"
+#include "emulator/emu_llm.h"
 #include "emulator/emu_openapi.h"
 #include "emulator/emu_send.h"
 #include "emulator/emu_token.h"
@@ -53,7 +55,10 @@ struct route {
 static const struct route routes[] = {
     { "POST", "/callback/ws/endpoint", 0, emu_discovery_handle },
     { "GET", "/ws/v2", 0, emu_ws_upgrade },
+    { NULL, "/_emu/card", 1, emu_cardkit_control },
+    { NULL, "/_emu/llm", 0, emu_llm_control },
     { NULL, "/_emu/", 1, emu_control_handle },
+    { "POST", "/v1/chat/completions", 0, emu_llm_handle },
     { NULL, "/open-apis/", 1, emu_openapi_handle },
 };
 
@@ -166,13 +171,16 @@ static int emu_init(struct emu *emu) {
     emu->next_device_id = 7000000000000000000ull + (uint64_t)(r % 1000000u) * 1000000u;
     emu->next_log_id = (uint64_t)r * 1000u;
     int ok = emu->app_id && emu->app_secret && emu->client_config && emu->closed && emu->acks;
-    return ok && emu_openapi_new(emu) == 0 && emu_tokens_new(emu) == 0 ? 0 : -1;
+    return ok && emu_openapi_new(emu) == 0 && emu_tokens_new(emu) == 0 &&
+        emu_cards_new(emu) == 0 && emu_llm_new(emu) == 0 ? 0 : -1;
 }
 
 static void emu_free(struct emu *emu) {
     emu_http_free_all(emu);         /* first: drops answers the OpenAPI still holds */
     emu_openapi_free(emu);
     emu_tokens_free(emu);
+    emu_cards_free(emu);
+    emu_llm_free(emu);
     emu_ws_free_all(emu);
     emu_deliver_free_all(emu);
     emu_webhook_free_all(emu);

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "emulator/emu.h"
 #include "emulator/emu_answer.h"
+#include "emulator/emu_cardkit.h"
 #include "emulator/emu_envelope.h"
 #include "emulator/emu_http.h"
 #include "emulator/emu_im.h"
@@ -63,12 +64,6 @@ struct emu_oapi {
     struct later *later;
     int nlater;
 };
-
-static uint64_t wall_ms(void) {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 static int has_prefix(const char *path, const char *prefix) {
     return strncmp(path, prefix, strlen(prefix)) == 0;
@@ -176,7 +171,7 @@ static long call_record(struct emu_oapi *o, const struct emu_call *c) {
     cJSON_AddNumberToObject(rec, "body_bytes", (double)r->body_len);
     cJSON_AddStringToObject(rec, "log_id", c->log_id);
     cJSON_AddStringToObject(rec, "peer", r->peer);
-    cJSON_AddNumberToObject(rec, "received_ms", (double)wall_ms());
+    cJSON_AddNumberToObject(rec, "received_ms", (double)emu_wall_ms());
     cJSON_AddItemToObject(rec, "answered_ms", cJSON_CreateNull());
     calls_add(o, rec);
     return id;
@@ -184,7 +179,7 @@ static long call_record(struct emu_oapi *o, const struct emu_call *c) {
 
 static void call_answered(struct emu_oapi *o, long id) {
     cJSON *rec = calls_find(o, id);
-    if (rec) set_field(rec, "answered_ms", cJSON_CreateNumber((double)wall_ms()));
+    if (rec) set_field(rec, "answered_ms", cJSON_CreateNumber((double)emu_wall_ms()));
 }
 
 /* What the call was answered (text: the answer's bytes), written into its record
@@ -376,7 +371,8 @@ static void route(struct emu_call *c, char *headers, size_t hlen) {
         }
         return;
     }
-    if (!authorized(c) || canned(c) || emu_im_handle(c) == 0) return;
+    if (!authorized(c) || canned(c) || emu_cardkit_handle(c) == 0 || emu_im_handle(c) == 0)
+        return;
     cJSON_AddObjectToObject(emu_call_answer(c, 200, 0, "success"), "data");
 }
 

@@ -410,12 +410,5 @@ void bind_api_open(lua_State *L) {
     lua_createtable(L, 0, 6);
     lua_pushcfunction(L, api_request);
     lua_setfield(L, -2, "request");
-    for (int i = 0; methods[i]; i++) {
-        char lower[8];
-        size_t n = strlen(methods[i]);
-        for (size_t j = 0; j <= n; j++) lower[j] = (char)tolower((unsigned char)methods[i][j]);
-        lua_pushstring(L, methods[i]);
-        lua_pushcclosure(L, api_method, 1);
-        lua_setfield(L, -2, lower);
-    }
+    bind_set_methods(L, methods, api_method);
 }

@@ -2,7 +2,9 @@
 #include "lua/sched.h"
 #include "lua/script.h"
 
+#include <ctype.h>
 #include <lauxlib.h>
+#include <string.h>
 #include <time.h>
 
 /* lark.on(event_type, fn): fn handles that type in this script (any schema: "message",
@@ -35,9 +37,23 @@ static int lark_index(lua_State *L) {
     return 0;
 }
 
+void bind_set_methods(lua_State *L, const char *const *methods, lua_CFunction fn) {
+    for (int i = 0; methods[i]; i++) {
+        char lower[16];
+        size_t n = strlen(methods[i]);
+        if (n >= sizeof lower) continue;
+        for (size_t j = 0; j <= n; j++) lower[j] = (char)tolower((unsigned char)methods[i][j]);
+        lua_pushstring(L, methods[i]);
+        lua_pushcclosure(L, fn, 1);
+        lua_setfield(L, -2, lower);
+    }
+}
+
 void bind_lark_open(lua_State *L) {
     static const luaL_Reg fns[] = {
-        { "on", on }, { "now", now }, { "sleep", bind_sleep }, { NULL, NULL },
+        { "on", on }, { "now", now }, { "sleep", bind_sleep },
+        { "every", bind_every }, { "cron", bind_cron }, { "after", bind_after },
+        { NULL, NULL },
     };
     luaL_newlib(L, fns);
     bind_api_open(L);

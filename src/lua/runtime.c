@@ -4,6 +4,7 @@
 #include "base/util.h"
 #include "lua/bind.h"
 #include "lua/embedded.h"
+#include "lua/jobs.h"
 #include "lua/json.h"
 #include "lua/sched.h"
 #include "lua/script.h"
@@ -40,6 +41,7 @@ struct runtime {
     struct generation *current, *retired;
     struct store *store;        /* lark.store: the gateway's, else own_store */
     struct store *own_store;    /* made on first load when nobody set one (check, tests) */
+    struct jobs *jobs;          /* lark.every/cron/after of the serving generation */
     const struct bind_vars_options *vars;   /* lark.vars of the next generation */
 };
 
@@ -50,6 +52,8 @@ struct run {
     runtime_done_fn done;
     void *arg;
     int pending, failed;
+    int job;                    /* a schedule's run: no body; the error goes to done */
+    char *job_err;
     size_t body_index;
     char *body;
     size_t body_len;
@@ -79,6 +83,9 @@ static void gen_unref(struct runtime *rt, struct generation *g) {
     gen_free(g);
 }
 
+static void runtime_start_job(void *arg, const struct jobs_run *job, runtime_done_fn done,
+                              void *done_arg);
+
 struct runtime *runtime_new(struct event_base *base, const struct runtime_options *opts) {
     struct runtime *rt = calloc(1, sizeof *rt);
     if (!rt) return NULL;
@@ -91,6 +98,12 @@ struct runtime *runtime_new(struct event_base *base, const struct runtime_option
         return NULL;
     }
     sched_io(rt->sched)->base = base;
+    rt->jobs = jobs_new(base, runtime_start_job, rt);
+    if (!rt->jobs) {
+        sched_free(rt->sched);
+        free(rt);
+        return NULL;
+    }
     return rt;
 }
 
@@ -127,7 +140,8 @@ void runtime_set_vars(struct runtime *rt, const struct bind_vars_options *vars) 
 
 void runtime_free(struct runtime *rt) {
     if (!rt) return;
-    sched_free(rt->sched);
+    sched_free(rt->sched);     /* job runs end first: their done callbacks count */
+    jobs_free(rt->jobs);
     gen_free(rt->current);
     while (rt->retired) {
         struct generation *g = rt->retired;
@@ -218,14 +232,14 @@ static struct generation *gen_load(struct runtime *rt, char *err, size_t errlen)
     }
     for (size_t i = 0; g && i < n; i++) {
         const struct script_args a = { &rt->opts.limits, dir, names[i], lua_dir,
-                                       runtime_store(rt),
-                                       rt->vars };
+                                       runtime_store(rt), rt->vars, rt->jobs };
         g->scripts[i] = script_open(&a, err, errlen);
         if (!g->scripts[i]) {
             gen_free(g);
             g = NULL;
             break;
         }
+        g->scripts[i]->gen = g;
         lua_gc(g->scripts[i]->L, LUA_GCCOLLECT);  /* each generation starts without garbage */
         log_debug("lua", "%s loaded: its state uses %.1f KiB", names[i],
                   (double)lua_gc(g->scripts[i]->L, LUA_GCCOUNT) +
@@ -239,10 +253,15 @@ static struct generation *gen_load(struct runtime *rt, char *err, size_t errlen)
 }
 
 int runtime_load(struct runtime *rt, char *err, size_t errlen) {
+    jobs_begin(rt->jobs);
     struct generation *g = gen_load(rt, err, errlen);
-    if (!g) return -1;
+    if (!g) {
+        jobs_abort(rt->jobs);
+        return -1;
+    }
     struct generation *old = rt->current;
     rt->current = g;
+    jobs_commit(rt->jobs, g);  /* while the old generation is still open */
     if (old) {
         old->next = rt->retired;
         rt->retired = old;
@@ -266,12 +285,14 @@ int runtime_check(const struct runtime_options *opts, char *err, size_t errlen) 
 }
 
 static void run_finish(struct run *r) {
-    if (r->failed) r->done(r->arg, 500, body_failed, sizeof body_failed - 1);
+    if (r->failed && r->job_err) r->done(r->arg, 500, r->job_err, strlen(r->job_err));
+    else if (r->failed) r->done(r->arg, 500, body_failed, sizeof body_failed - 1);
     else if (r->body) r->done(r->arg, 200, r->body, r->body_len);
     else r->done(r->arg, 200, body_success, sizeof body_success - 1);
     if (r->gen) gen_unref(r->rt, r->gen);
     if (r->wall) event_free(r->wall);
     free(r->body);
+    free(r->job_err);
     free(r);
 }
 
@@ -305,7 +326,11 @@ static void take_body(struct run *r, struct sched_task *t) {
 
 static void task_end(struct sched_task *t, enum sched_status st) {
     struct run *r = t->arg;
-    if (st == SCHED_DONE) {
+    if (r->job) {
+        /* the jobs table logs it, with the job's name and a rate limit */
+        if (st != SCHED_DONE && !r->job_err) r->job_err = strdup(t->err);
+        if (st != SCHED_DONE) r->failed = 1;
+    } else if (st == SCHED_DONE) {
         take_body(r, t);
     } else {
         log_error("lua", "%s: event %s (%s): handler failed: %s", t->script->name, r->event_id,
@@ -348,8 +373,9 @@ static void run_arm_wall(struct run *r) {
 struct prep {
     struct script *s;
     struct sched_task *t;
-    const struct runtime_event *ev;
-    int found;
+    const struct runtime_event *ev;  /* NULL: a job, fn_ref its function */
+    int fn_ref;
+    int found, nargs;
 };
 
 /* The verification token proves an event came from the platform; the dispatcher has
@@ -367,6 +393,13 @@ static void strip_token(lua_State *L, int event) {
 /* Under pcall on the script's main thread: everything here may run out of memory. */
 static int prepare(lua_State *L) {
     struct prep *p = lua_touserdata(L, 1);
+    if (!p->ev) {
+        if (lua_rawgeti(L, LUA_REGISTRYINDEX, p->fn_ref) != LUA_TFUNCTION) return 0;
+        lua_State *co = sched_newthread(L, p->t);
+        lua_xmove(L, co, 1);
+        p->found = 1;
+        return 0;
+    }
     if (!script_push_handler(p->s, p->ev->event_type, p->ev->handler_name)) return 0;
     lua_State *co = sched_newthread(L, p->t);
     json_push(L, p->ev->root);
@@ -375,10 +408,12 @@ static int prepare(lua_State *L) {
     p->t->event_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_xmove(L, co, 2);
     p->found = 1;
+    p->nargs = 1;
     return 0;
 }
 
-static void run_script(struct run *r, struct script *s, int index, const struct runtime_event *ev) {
+static void run_script(struct run *r, struct script *s, int index, const struct runtime_event *ev,
+                       int fn_ref) {
     struct sched_task *t = sched_task_new(r->rt->sched, s,
                                           r->rt->opts.limits.handler_timeout_ms, task_end, r);
     if (!t) {
@@ -388,7 +423,7 @@ static void run_script(struct run *r, struct script *s, int index, const struct 
     t->index = index;
     t->event_id = r->event_id;
     t->tenant_key = r->tenant_key[0] ? r->tenant_key : NULL;
-    struct prep p = { s, t, ev, 0 };
+    struct prep p = { s, t, ev, fn_ref, 0, 0 };
     lua_pushcfunction(s->L, prepare);
     lua_pushlightuserdata(s->L, &p);
     if (lua_pcall(s->L, 1, 0, 0) != LUA_OK) {
@@ -403,7 +438,7 @@ static void run_script(struct run *r, struct script *s, int index, const struct 
         return;
     }
     r->pending++;
-    if (sched_start(t, 1) == SCHED_YIELDED) {
+    if (sched_start(t, p.nargs) == SCHED_YIELDED) {
         r->tasks[index] = t;
         run_arm_wall(r);
     }
@@ -420,36 +455,76 @@ static const char *tenant_of(const cJSON *root) {
     return cJSON_IsString(k) ? k->valuestring : "";
 }
 
-void runtime_run(struct runtime *rt, const struct runtime_event *ev, runtime_done_fn done,
-                 void *arg) {
-    size_t idlen = strlen(ev->event_id ? ev->event_id : ""), typelen = strlen(ev->event_type);
-    const char *tenant = tenant_of(ev->root);
-    size_t tklen = strlen(tenant);
-    size_t ntasks = rt->current ? rt->current->n : 0;
+/* A run of ntasks handlers; its strings are copied. NULL when out of memory. */
+static struct run *run_new(struct runtime *rt, size_t ntasks, const char *id, const char *type,
+                           const char *tenant, runtime_done_fn done, void *arg) {
+    size_t idlen = strlen(id), typelen = strlen(type), tklen = strlen(tenant);
     struct run *r = calloc(1, sizeof *r + ntasks * sizeof *r->tasks + idlen + typelen + tklen + 3);
-    if (!r) {
-        done(arg, 500, body_failed, sizeof body_failed - 1);
-        return;
-    }
+    if (!r) return NULL;
     r->tasks = (struct sched_task **)(r + 1);
     r->ntasks = ntasks;
     r->event_id = (char *)(r->tasks + ntasks);
     r->event_type = r->event_id + idlen + 1;
     r->tenant_key = r->event_type + typelen + 1;
-    memcpy(r->event_id, ev->event_id ? ev->event_id : "", idlen + 1);
-    memcpy(r->event_type, ev->event_type, typelen + 1);
+    memcpy(r->event_id, id, idlen + 1);
+    memcpy(r->event_type, type, typelen + 1);
     memcpy(r->tenant_key, tenant, tklen + 1);
     r->started_ms = util_now_ms();
     r->rt = rt;
     r->done = done;
     r->arg = arg;
+    return r;
+}
+
+void runtime_run(struct runtime *rt, const struct runtime_event *ev, runtime_done_fn done,
+                 void *arg) {
+    size_t ntasks = rt->current ? rt->current->n : 0;
+    struct run *r = run_new(rt, ntasks, ev->event_id ? ev->event_id : "", ev->event_type,
+                            tenant_of(ev->root), done, arg);
+    if (!r) {
+        done(arg, 500, body_failed, sizeof body_failed - 1);
+        return;
+    }
     /* the run holds itself open until every handler has started */
     r->pending = 1;
     struct generation *g = rt->current;
     if (g) {
         r->gen = g;
         g->refs++;
-        for (size_t i = 0; i < g->n; i++) run_script(r, g->scripts[i], (int)i, ev);
+        for (size_t i = 0; i < g->n; i++) run_script(r, g->scripts[i], (int)i, ev, LUA_NOREF);
     }
     if (--r->pending == 0) run_finish(r);
 }
+
+/* A job's run is a run of one handler, its function, on the generation it came from:
+ * same funnel, budget, handler_max_s and cancellation as events. */
+static void runtime_start_job(void *arg, const struct jobs_run *job, runtime_done_fn done,
+                              void *done_arg) {
+    struct runtime *rt = arg;
+    static const char nomem[] = "out of memory";
+    struct run *r = run_new(rt, 1, job->name, "job", job->tenant_key ? job->tenant_key : "",
+                            done, done_arg);
+    if (!r) {
+        done(done_arg, 500, nomem, sizeof nomem - 1);
+        return;
+    }
+    r->job = 1;
+    r->pending = 1;
+    r->gen = job->gen;
+    r->gen->refs++;
+    run_script(r, job->s, 0, NULL, job->fn_ref);
+    if (--r->pending == 0) run_finish(r);
+}
+
+char *runtime_jobs_json(const struct runtime *rt) { return jobs_json(rt->jobs); }
+
+void runtime_get_job_stats(const struct runtime *rt, struct runtime_job_stats *out) {
+    struct jobs_stats js;
+    jobs_get_stats(rt->jobs, &js);
+    out->jobs = js.jobs;
+    out->runs = js.runs;
+    out->failures = js.failures;
+    out->skips = js.skips;
+}
+
+void runtime_stop_jobs(struct runtime *rt) { jobs_stop(rt->jobs); }

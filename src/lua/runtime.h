@@ -99,4 +99,19 @@ void runtime_foreach_script(const struct runtime *rt, runtime_script_fn fn, void
 /* Generations replaced by a reload and still finishing their handlers. */
 size_t runtime_retired_count(const struct runtime *rt);
 
+/* Schedules (lark.every/cron/after) of the serving generation, as JSON for GET
+ * /admin/jobs: {"jobs":[{script, name, kind, spec, tz, next_run, running, runs,
+ * failures, skips, last_run, last_result, last_error, last_duration_ms}]}. malloc'd
+ * (free()), NULL when out of memory. */
+char *runtime_jobs_json(const struct runtime *rt);
+
+struct runtime_job_stats {
+    unsigned long long jobs;                   /* registered and still to run */
+    unsigned long long runs, failures, skips;  /* since the start */
+};
+void runtime_get_job_stats(const struct runtime *rt, struct runtime_job_stats *out);
+
+/* Shutdown: no job starts any more (runs under way end like handlers). */
+void runtime_stop_jobs(struct runtime *rt);
+
 #endif

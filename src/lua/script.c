@@ -99,6 +99,7 @@ struct script *script_open(const struct script_args *a, char *err, size_t errlen
     s->scripts_dir = dir;
     s->store = a->store;
     s->vars = a->vars;
+    s->jobs = a->jobs;
     s->mem_limit = (size_t)(a->limits->memory_mb > 0 ? a->limits->memory_mb : 0) << 20;
     s->L = lua_newstate(script_alloc, s);
     if (!s->L) goto nomem;

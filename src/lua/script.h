@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct jobs;
 struct runtime_limits;
 struct sched_task;
 struct store;
@@ -48,6 +49,8 @@ struct script {
     int limit_hit;               /* a limit failed the code that ran: collect garbage */
     struct store *store;         /* lark.store, shared by every script (NULL: none) */
     const struct bind_vars_options *vars;   /* lark.vars (NULL: empty) */
+    struct jobs *jobs;           /* lark.every/cron/after register here (NULL: none) */
+    void *gen;                   /* the runtime's generation holding the script */
     int nidle;
     struct { lua_State *co; int ref; } idle[SCRIPT_IDLE_THREADS];
 };
@@ -63,6 +66,7 @@ struct script_args {
     const char *lua_dir;         /* NULL: the Lua half of lark compiled in */
     struct store *store;         /* lark.store (NULL: its calls answer nil, err) */
     const struct bind_vars_options *vars;   /* lark.vars (NULL: empty) */
+    struct jobs *jobs;           /* schedules (NULL: lark.every and the like raise) */
 };
 
 /* Creates the state, opens the sandbox and the lark module, and runs the file's top

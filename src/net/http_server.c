@@ -281,11 +281,6 @@ const char *http_server_req_peer(const struct http_server_req *r) {
 const char *http_server_req_header(const struct http_server_req *r, const char *name) {
     return http_request_header(&view(r)->req, name);
 }
-int http_server_req_header_has_token(const struct http_server_req *r, const char *name,
-                                     const char *token) {
-    return http_request_header_has_token(&view(r)->req,
-                                         name, token);
-}
 const char *http_server_req_body(const struct http_server_req *r, size_t *len) {
     const struct http_conn *c = view(r);
     *len = c->body_len;

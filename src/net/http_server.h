@@ -82,9 +82,6 @@ const char *http_server_req_path(const struct http_server_req *r);     /* raw, n
 const char *http_server_req_query(const struct http_server_req *r);    /* "" when none */
 /* First header of that name (case-insensitive), trimmed; NULL when absent. */
 const char *http_server_req_header(const struct http_server_req *r, const char *name);
-/* 1 when a comma-separated header lists token (case-insensitive). */
-int http_server_req_header_has_token(const struct http_server_req *r, const char *name,
-                                     const char *token);
 /* The body, NUL-terminated (the NUL is not counted); "" and 0 when none. */
 const char *http_server_req_body(const struct http_server_req *r, size_t *len);
 const char *http_server_req_peer(const struct http_server_req *r);     /* "ip:port" */

@@ -54,6 +54,7 @@ void sse_end(struct sse *p) { p->ended = 1; }
 
 /* The next line as [*start, *start + *n); 0 when none is complete yet. */
 static int next_line(struct sse *p, const char **start, size_t *n) {
+    if (!p->in) return 0;              /* nothing fed yet (NULL + 0 is undefined) */
     if (p->skip_lf && p->pos < p->len) {
         if (p->in[p->pos] == '\n') p->pos++;
         p->skip_lf = 0;

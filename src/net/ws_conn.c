@@ -34,6 +34,7 @@ struct ws_conn {
     int state;
     int depth, freed, in_recv;         /* callbacks may free the conn: see leave() */
     uint64_t last_rx_ms;
+    uint64_t asked_ms;           /* first send since the last receive; 0: none */
     char end_why[160];
 };
 
@@ -206,6 +207,7 @@ static void conn_on_read(struct bufferevent *bev, void *arg) {
     struct ws_conn *c = arg;
     enter(c);
     c->last_rx_ms = util_now_ms();
+    c->asked_ms = 0;
     struct evbuffer *in = bufferevent_get_input(bev);
     if (c->state == C_DRAINING) evbuffer_drain(in, evbuffer_get_length(in));
     else if (c->state == C_HANDSHAKE) conn_read_handshake(c);
@@ -270,11 +272,15 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg) {
     enter(c);
     char why[160];
     if (c->state == C_OPEN) {
-        uint64_t quiet = util_now_ms() - c->last_rx_ms;
+        uint64_t now = util_now_ms(), quiet = now - c->last_rx_ms;
+        uint64_t owed = c->asked_ms ? now - c->asked_ms : 0;   /* how long an answer is due */
         if (quiet < (uint64_t)c->opt.dead_after_ms) {
             timer_arm(c, c->opt.dead_after_ms - (int)quiet);
         } else if (peer_has_sent(c)) {
             timer_arm(c, c->opt.dead_after_ms);
+        } else if (owed < (uint64_t)c->opt.dead_after_ms) {
+            /* we said nothing it had to answer (the loop was busy): its silence is ours */
+            timer_arm(c, c->opt.dead_after_ms - (int)owed);
         } else {
             snprintf(why, sizeof why, "nothing received for %llu s: presumed dead",
                      (unsigned long long)(quiet / 1000));
@@ -326,6 +332,7 @@ int ws_conn_send(struct ws_conn *c, const uint8_t *data, size_t len) {
     if (c->state != C_OPEN) return -1;
     struct wslay_event_msg msg = { WSLAY_BINARY_FRAME, data, len };
     if (wslay_event_queue_msg(c->ws, &msg) != 0) return -1;
+    if (!c->asked_ms) c->asked_ms = util_now_ms();
     enter(c);
     conn_flush(c);
     int open = c->state == C_OPEN;    /* the flush may have failed and closed it */

@@ -1,7 +1,9 @@
 /* One WebSocket client connection (RFC 6455) over a bufferevent, plain or TLS, with
  * wslay doing the framing: connect, opening handshake, binary messages both ways,
  * WS-level ping/pong, the close handshake, a message size bound and a liveness bound
- * (nothing received for dead_after_ms: the peer is presumed gone, even without a FIN).
+ * (nothing received for dead_after_ms, counted from the first message sent since the
+ * peer last spoke: the peer is presumed gone, even without a FIN; a silence while we
+ * sent nothing, or with bytes waiting to be read, is not the peer's).
  * Knows nothing of pbbp2. Used by ingress/ws_*. */
 #ifndef LARKGW_NET_WS_CONN_H
 #define LARKGW_NET_WS_CONN_H

@@ -313,6 +313,50 @@ class Emulator:
         assert status == 200 and answer["code"] == 0, answer
         return RawWs(answer["data"]["URL"], **kw)
 
+    # cards, card messages and the chat completions endpoint
+
+    def cards(self, card_id=None):
+        """Card entities, oldest first: [{"card_id", "message_id", "streaming_mode",
+        "sequence", "ops", "refused", "ops_ms", "texts": {element_id: text}, "card"}]."""
+        q = "?card_id=" + urllib.parse.quote(card_id) if card_id else ""
+        return self._ok("GET", "/_emu/cards" + q)
+
+    def clear_cards(self):
+        return self._ok("DELETE", "/_emu/cards")["cleared"]
+
+    def card_messages(self, message_id=None):
+        """Card messages sent, oldest first: [{"message_id", "card_id", "card", "updates",
+        "refused"}]."""
+        q = "?message_id=" + urllib.parse.quote(message_id) if message_id else ""
+        return self._ok("GET", "/_emu/card_messages" + q)
+
+    def wait_card(self, cond=lambda c: not c["streaming_mode"], timeout=10.0):
+        """Waits for a card entity for which cond(card) holds (default: streaming ended)."""
+        return wait_until(lambda: next((c for c in self.cards() if cond(c)), None),
+                          timeout=timeout, what="a card entity")
+
+    def llm_settings(self, **kw):
+        """POST /_emu/llm: answer (None: echo), delay_ms, fail ("none", "500", "cut",
+        "hang"), fail_count (0: every call), framing ("chunked", "close"), key."""
+        return self._ok("POST", "/_emu/llm", kw)
+
+    def llm(self):
+        """Settings, "streams_open" and "calls" (model, stream, messages, authorization,
+        status, outcome, tokens_sent)."""
+        return self._ok("GET", "/_emu/llm")
+
+    def clear_llm_calls(self):
+        return self._ok("DELETE", "/_emu/llm")["cleared"]
+
+    def chat(self, messages, stream=False, model="emu-model", key=None, timeout=10.0):
+        """One POST /v1/chat/completions as a client: (status, headers, raw body bytes)."""
+        headers = {"Content-Type": "application/json"}
+        if key is not None:
+            headers["Authorization"] = "Bearer " + key
+        body = json.dumps({"model": model, "messages": messages, "stream": stream})
+        return http(self.port, "POST", "/v1/chat/completions", body=body, headers=headers,
+                    timeout=timeout)
+
 
 # pbbp2 (proto2) without a protobuf library: varints and length-delimited fields.
 

@@ -127,7 +127,9 @@ class Webhook(unittest.TestCase):
                 first, second = rx.next()[2], rx.next()[2]
                 self.assertEqual(first, second)
                 acks = em.wait_acks(2)
-                self.assertEqual([a["code"] for a in acks], [500, 200])
+                # the re-delivery timer runs from the first send, so on a loaded machine
+                # the second answer can be recorded before the first: compare as sets
+                self.assertEqual(sorted(a["code"] for a in acks), [200, 500])
                 self.assertEqual({a["message_id"] for a in acks}, {sent["message_id"]})
                 wait_until(lambda: em.stats()["pending"] == 0, what="event settled")
         finally:

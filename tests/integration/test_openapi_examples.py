@@ -9,7 +9,8 @@ from harness import SRC, GatewayCase
 from log_secrets import assert_no_secrets
 
 TOKEN = "v-token-7c1e"
-HELP = "Commands:\n/help - this list\n/ping - check that the bot is alive"
+HELP = ("Commands:\n/help - this list\n/ping - check that the bot is alive\n"
+        "/standup - stand-up cards on weekdays: /standup on | off")
 
 
 def example(name):
@@ -42,7 +43,8 @@ class Examples(GatewayCase):
         self.assertEqual(got, {"hello": "echo: hello", "@_user_1  hi there ": "echo: hi there"})
 
     def test_commands(self):
-        got = self.replies_to("commands.lua", ["/ping", "/help", "/nope", "hello", "/"])
+        got = self.replies_to("commands.lua", ["/ping", "/help", "/nope", "hello", "/",
+                                               "/standup on"])
         self.assertEqual(got, {"/ping": "pong", "/help": HELP, "/nope": HELP, "/": HELP})
 
 

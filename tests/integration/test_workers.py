@@ -17,6 +17,8 @@ from redis_server import start_redis
 
 def script(version):
     return r'''
+lark.every(3600, function() end, { name = "hourly" })
+
 function on_p2_message_receive_v1(event)
   if lark.message.text(event) == "slow" then
     lark.log.info("slow handler started")
@@ -80,6 +82,11 @@ class Workers(GatewayCase):
         self.assertEqual(d.metric("larkgw_workers"), 2)
         self.assertEqual(d.metric("larkgw_workers_running"), 2)
         self.assertEqual(http(d.admin_port, "GET", "/readyz")[:1], (200,))
+        status, _, body = http(d.admin_port, "GET", "/admin/jobs")
+        self.assertEqual(status, 200, body)
+        jobs = json.loads(body)["jobs"]
+        self.assertEqual(sorted((j["worker"], j["name"]) for j in jobs),
+                         [(0, "hourly"), (1, "hourly")])
 
         # a killed worker is started again; the other serves meanwhile
         pid = int(d.reader.search(r"worker 1 started \(pid (\d+)\)").group(1))
@@ -104,8 +111,9 @@ class Workers(GatewayCase):
         before = (reloads(0), reloads(1))
         status, _, body = http(d.admin_port, "POST", "/admin/reload")
         self.assertEqual((status, body), (200, b"reloaded\n"))
-        self.assertGreater(reloads(0), before[0])
-        self.assertGreater(reloads(1), before[1])
+        # the lines were written before the answer; the harness reads them on a thread
+        wait_until(lambda: reloads(0) > before[0] and reloads(1) > before[1], timeout=10,
+                   what="both workers logging the admin reload")
         before = (reloads(0), reloads(1))
         d.signal(signal.SIGHUP)
         wait_until(lambda: reloads(0) > before[0] and reloads(1) > before[1], timeout=15,

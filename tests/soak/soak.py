@@ -21,7 +21,7 @@ from emulator import Emulator            # noqa: E402
 from harness import Daemon, wait_until   # noqa: E402
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "1200"))
-RATE = float(os.environ.get("SOAK_RATE", "8"))          # events per second, both transports
+RATE = float(os.environ.get("SOAK_RATE", "7"))          # events per second, both transports
 RELOAD_S = float(os.environ.get("SOAK_RELOAD_S", "10"))
 TOKEN = "v-token-soak"
 FAST = {"PingInterval": 5, "ReconnectInterval": 1, "ReconnectNonce": 1}

@@ -141,7 +141,7 @@ static void test_admin_token_beyond_loopback(void) {
     CHECK_CONTAINS(err, "key 'admin.token': required");
     CHECK_EQ_INT(validate_admin(":9900", "", err, sizeof err), -1);
     CHECK_CONTAINS(err, "key 'admin.token'");
-    CHECK_EQ_INT(validate_admin("10.0.0.5:9900", "t0ken", err, sizeof err), 0);
+    CHECK_EQ_INT(validate_admin("127.0.0.5:9900", "t0ken", err, sizeof err), 0);
     CHECK_EQ_INT(validate_admin("unix:relative.sock", NULL, err, sizeof err), -1);
     CHECK_CONTAINS(err, "key 'admin.listen'");
     CHECK_EQ_INT(validate_admin("9900", NULL, err, sizeof err), -1);
@@ -159,12 +159,13 @@ static void test_redis_keys(void) {
     unsetenv("LARKGW_REDIS_PASSWORD");
     CHECK_EQ_STR(c.redis.password, "pw-from-env");
     const char *path = write_tmp("scripts = 'x'\n"
-                                 "redis = { url = 'redis://10.0.0.5:6380/2', prefix = 'bot1:' }\n");
+                                 "redis = { url = 'redis://127.0.0.5:6380/2', prefix = 'bot1:' }\n");
     CHECK_EQ_INT(config_load_file(&c, path, err, sizeof err), 0);
-    CHECK_EQ_STR(c.redis.url, "redis://10.0.0.5:6380/2");
+    unlink(path);
+    CHECK_EQ_STR(c.redis.url, "redis://127.0.0.5:6380/2");
     CHECK_EQ_STR(c.redis.prefix, "bot1:");
     CHECK_EQ_INT(config_validate(&c, err, sizeof err), 0);
-    CHECK_EQ_INT(config_set(&c, "redis.url", "rediss://10.0.0.5:6380", err, sizeof err), 0);
+    CHECK_EQ_INT(config_set(&c, "redis.url", "rediss://127.0.0.5:6380", err, sizeof err), 0);
     CHECK_EQ_INT(config_validate(&c, err, sizeof err), -1);
     CHECK_CONTAINS(err, "key 'redis.url'");
     CHECK_CONTAINS(err, "TLS");

@@ -62,13 +62,6 @@ static void test_read_file(void) {
     CHECK(util_read_file(path, 10000, &len) == NULL);
 }
 
-static void test_exe_dir(void) {
-    char dir[4096];
-    util_exe_dir(dir, sizeof dir);
-    CHECK(dir[0] == '/');
-    CHECK_NOT_CONTAINS(dir, "test_util");
-}
-
 static void test_list_has_token(void) {
     CHECK(util_list_has_token("keep-alive, Upgrade", "upgrade"));
     CHECK(util_list_has_token(" Upgrade ", "Upgrade"));
@@ -106,7 +99,6 @@ int main(void) {
     RUN(test_host_is_loopback);
     RUN(test_clock_is_monotonic);
     RUN(test_read_file);
-    RUN(test_exe_dir);
     RUN(test_list_has_token);
     RUN(test_printable);
     RUN(test_json_parse_one);

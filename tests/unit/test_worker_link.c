@@ -23,6 +23,7 @@ static int fake_reload(void *arg, char *err, size_t errlen) {
     if (reload_rc) snprintf(err, errlen, "a.lua:1: boom");
     return reload_rc;
 }
+static char *fake_jobs(void *arg) { return strdup("{\"jobs\":[]}"); }
 static void on_lost(void *arg) { lost++; }
 
 /* Runs the worker's loop until one whole message has come back on fd. */
@@ -43,7 +44,8 @@ static void test_questions_and_answers(void) {
     int sv[2];
     CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     evutil_make_socket_nonblocking(sv[0]);
-    struct admin_hooks hooks = { NULL, fake_ready, fake_metrics, fake_reload, fake_degraded };
+    struct admin_hooks hooks = { NULL, fake_ready, fake_metrics, fake_reload, fake_degraded,
+                                 fake_jobs };
     struct worker_link *l = worker_link_serve(base, sv[1], &hooks, on_lost, NULL);
     struct evbuffer *in = evbuffer_new();
     struct worker_link_msg m;
@@ -64,6 +66,12 @@ static void test_questions_and_answers(void) {
     CHECK_EQ_INT(receive(base, sv[0], in, &m), 1);
     CHECK_EQ_INT(m.status, 1);
     CHECK_EQ_STR(m.data, "redis: down");
+    free(m.data);
+
+    CHECK_EQ_INT(worker_link_ask(sv[0], WORKER_LINK_JOBS, 44), 0);
+    CHECK_EQ_INT(receive(base, sv[0], in, &m), 1);
+    CHECK_EQ_INT(m.status, 0);
+    CHECK_EQ_STR(m.data, "{\"jobs\":[]}");
     free(m.data);
 
     reload_rc = -1;

@@ -163,6 +163,8 @@ struct client {
 static void c_open(void *arg) {
     struct client *c = arg;
     c->opened = 1;
+    /* the peer only owes an answer once asked: the session's first ping does that */
+    if (mode == M_SILENT) ws_conn_send(c->conn, (const uint8_t *)"ping!", 5);
 }
 
 static void c_message(void *arg, const uint8_t *data, size_t len) {

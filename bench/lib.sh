@@ -1,0 +1,37 @@
+# Shared by the bench scripts (sourced): tool checks, a work directory removed on exit
+# with the daemons the script started, free loopback ports.
+#   bench_need TOOL...          exits when one is missing
+#   bench_workdir NAME          sets WORK; PID and EMU_PID are stopped on exit
+#   free_port                   prints a free loopback port
+
+bench_need() {
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps)" >&2; exit 1; }
+    done
+    [ -x "$BIN" ] || { echo "bench: no larkgw at $BIN (make build)" >&2; exit 1; }
+}
+
+stop_pid() {
+    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+        kill -TERM "$1" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$1" 2>/dev/null || true
+    fi
+}
+
+bench_cleanup() {
+    stop_pid "$PID"
+    stop_pid "$EMU_PID"
+    rm -rf "$WORK"
+}
+
+bench_workdir() {
+    WORK=$(mktemp -d "/tmp/larkgw-$1.XXXXXX")
+    PID=
+    EMU_PID=
+    trap bench_cleanup EXIT
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
