@@ -8,18 +8,19 @@
 #   workers = 1: larkgw on core 0;
 #   workers = 2: worker 0 on core 0, worker 1 on core 1, sharing it with wrk and the
 #   supervisor (idle: it only answers admin);
-#   redis-server on core 1 in both settings: workers need it, and so that the two
-#   settings do the same work per event (the dedup claim goes through Redis), the single
-#   process uses it too.
-# So the ideal 2x is out of reach here: worker 1 gets what wrk and Redis leave of core
-# 1. The CPU time per event (the larkgw processes, from /proc; Redis not counted) tells
+#   redis-server on core $REDIS_CORE (default: wrk's) in both settings: workers need
+#   it, and so that the two settings do the same work per event (the dedup claim goes
+#   through Redis), the single process uses it too.
+# So the ideal 2x is out of reach here: worker 1 gets what wrk (and Redis) leave of
+# core 1. The CPU time per event (the larkgw processes, from /proc; Redis not counted) tells
 # whether a worker costs more per event than the single process; if it does not, the
 # ratio is bounded by the cores.
 # SHARED=none measures the processes alone: redis.url points at a port where nothing
 # listens, so every process keeps its dedup in memory (as it does while Redis is down)
 # and no Redis competes for core 1.
 # Knobs (env): DURATION (s, 5), CONNECTIONS (32), EVENTS (200000), WRK_CORE (1),
-# ROUNDS (3: each setting runs that many times, alternating), SHARED (redis | none).
+# ROUNDS (3: each setting runs that many times, alternating), SHARED (redis | none),
+# REDIS_CORE (the core of redis-server, default WRK_CORE).
 set -euo pipefail
 
 BIN=${1:?usage: bench/workers.sh path/to/larkgw}
@@ -31,6 +32,7 @@ EVENTS=${EVENTS:-200000}
 WRK_CORE=${WRK_CORE:-1}
 ROUNDS=${ROUNDS:-3}
 SHARED=${SHARED:-redis}
+REDIS_CORE=${REDIS_CORE:-$WRK_CORE}
 KEY=bench-encrypt-key-5d2c
 TOKEN=bench-token-81f0
 WEBHOOK_PATH=/webhook/event
@@ -85,7 +87,7 @@ run_one() {
     local workers=$1
     # a fresh Redis per run: no dedup mark of an earlier run answers for these events
     if [ "$SHARED" = redis ]; then
-        taskset -c "$WRK_CORE" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
+        taskset -c "$REDIS_CORE" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
             --appendonly no > "$WORK/redis.log" 2>&1 &
         REDIS_PID=$!
     fi
