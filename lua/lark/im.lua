@@ -72,6 +72,50 @@ function M.reply(message_id, msg_type, content, opts)
   })
 end
 
+local MEDIA_OPTS = { name = true, content_type = true, file_type = true, duration = true,
+                     uuid = true, tenant_key = true, timeout = true }
+
+-- Uploads bytes and sends them as one image or file message (two calls: the upload's
+-- key, then the message). Returns the send's answer, or nil, err of whichever failed.
+local function send_media(fname, receive_id_type, receive_id, data, opts, image)
+  check(receive_id_type, 1, fname, "string")
+  check(receive_id, 2, fname, "string")
+  check(data, 3, fname, "string")
+  opts = options(opts, 4, fname, MEDIA_OPTS)
+  local upload
+  if image then
+    upload = { fields = { image_type = "message" },
+               file = { field = "image", name = opts.name or "image",
+                        content_type = opts.content_type, data = data } }
+  else
+    local name = opts.name or "file"
+    upload = { fields = { file_type = opts.file_type or "stream", file_name = name,
+                          duration = opts.duration },
+               file = { field = "file", name = name, content_type = opts.content_type,
+                        data = data } }
+  end
+  upload.tenant_key, upload.timeout = opts.tenant_key, opts.timeout
+  local res, err = lark.api.upload(image and "im/v1/images" or "im/v1/files", upload)
+  if not res then return nil, err end
+  local key = image and "image_key" or "file_key"
+  return M.send(receive_id_type, receive_id, image and "image" or "file",
+                { [key] = res.data[key] },
+                { uuid = opts.uuid, tenant_key = opts.tenant_key, timeout = opts.timeout })
+end
+
+-- lark.im.send_image(receive_id_type, receive_id, bytes [, opts])
+-- opts: name, content_type ("image/png"), uuid, tenant_key, timeout.
+function M.send_image(receive_id_type, receive_id, data, opts)
+  return send_media("send_image", receive_id_type, receive_id, data, opts, true)
+end
+
+-- lark.im.send_file(receive_id_type, receive_id, bytes [, opts])
+-- opts: name (the file name shown), file_type (opus|mp4|pdf|doc|xls|ppt|stream, default
+-- stream), duration (ms, audio and video), content_type, uuid, tenant_key, timeout.
+function M.send_file(receive_id_type, receive_id, data, opts)
+  return send_media("send_file", receive_id_type, receive_id, data, opts, false)
+end
+
 -- lark.im.update(message_id, card [, opts]): replaces the card of a card message the app
 -- sent (PATCH). The platform wants config.update_multi = true in the card sent and in
 -- the new one, and takes at most 5 updates per second per message; to stream text,

@@ -7,5 +7,8 @@ if type(lark) ~= "table" then lark = {} end
 lark.message = require("lark.message")
 lark.im = require("lark.im")
 lark.card = require("lark.card")
+if type(lark.api) == "table" then lark.api.pages = require("lark.pages") end
+-- the card builder joins the streaming card in lark.card
+for k, v in pairs(require("lark.card_build")) do lark.card[k] = v end
 
 return lark

@@ -45,6 +45,7 @@ static const struct config_key keys[] = {
     { "tls_ca_file", K_STR, OFF(tls_ca_file), 0, 0, NULL },
     { "webhook.listen", K_STR, OFF(webhook.listen), 0, 0, NULL },
     { "webhook.path", K_STR, OFF(webhook.path), 0, 0, NULL },
+    { "webhook.card_path", K_STR, OFF(webhook.card_path), 0, 0, NULL },
     { "webhook.max_body", K_LONG, OFF(webhook.max_body), 64, 64L << 20, NULL },
     { "webhook.max_skew_s", K_INT, OFF(webhook.max_skew_s), 0, 86400 * 365, NULL },
     { "webhook.insecure", K_BOOL, OFF(webhook.insecure), 0, 0, NULL },
@@ -58,6 +59,8 @@ static const struct config_key keys[] = {
     { "limits.handler_max_s", K_INT, OFF(limits.handler_max_s), 1, 86400, NULL },
     { "limits.max_recursion", K_INT, OFF(limits.max_recursion), 16, 100000, NULL },
     { "limits.max_coroutines", K_INT, OFF(limits.max_coroutines), 1, 1000000, NULL },
+    { "limits.upload_max_mb", K_INT, OFF(limits.upload_max_mb), 1, 100, NULL },
+    { "limits.download_max_mb", K_INT, OFF(limits.download_max_mb), 1, 100, NULL },
     { "ack_deadline_ms", K_INT, OFF(ack_deadline_ms), 1, 60000, NULL },
     { "order", K_ENUM, OFF(order), 0, 0, order_names },
     { "order_queue_max", K_INT, OFF(order_queue_max), 1, 1000000, NULL },
@@ -102,6 +105,7 @@ void config_init(struct config *cfg) {
     set_str(&cfg->scripts, "scripts/examples");
     set_str(&cfg->webhook.listen, "0.0.0.0:9999");
     set_str(&cfg->webhook.path, "/webhook/event");
+    set_str(&cfg->webhook.card_path, "/webhook/card");
     cfg->webhook.max_body = 1048576;
     cfg->webhook.max_skew_s = 300;
     cfg->webhook.max_connections = 1024;
@@ -112,6 +116,8 @@ void config_init(struct config *cfg) {
     cfg->limits.handler_max_s = 60;
     cfg->limits.max_recursion = 200;
     cfg->limits.max_coroutines = 1000;
+    cfg->limits.upload_max_mb = 30;
+    cfg->limits.download_max_mb = 20;
     cfg->ack_deadline_ms = 2500;
     cfg->order = CONFIG_ORDER_CHAT;
     cfg->order_queue_max = 1000;
@@ -541,6 +547,12 @@ int config_validate(const struct config *cfg, char *err, size_t errlen) {
     }
     if (!cfg->webhook.path || cfg->webhook.path[0] != '/') {
         snprintf(err, errlen, "key 'webhook.path': must start with '/'");
+        return -1;
+    }
+    const char *card = cfg->webhook.card_path;
+    if (card && *card && (card[0] != '/' || strcmp(card, cfg->webhook.path) == 0)) {
+        snprintf(err, errlen, "key 'webhook.card_path': must start with '/' and differ from "
+                 "webhook.path (\"\" turns it off)");
         return -1;
     }
     if (strncmp(cfg->domain, "http://", 7) && strncmp(cfg->domain, "https://", 8)) {

@@ -23,6 +23,7 @@ struct config {
     char *tls_ca_file;        /* an extra CA, added to the system store */
     struct {
         char *listen, *path;
+        char *card_path;      /* legacy message cards; "": none */
         long max_body;
         int max_skew_s;       /* 0 disables the timestamp window */
         bool insecure;
@@ -36,6 +37,7 @@ struct config {
     struct {
         int memory_mb, handler_timeout_ms, handler_max_s;
         int max_recursion, max_coroutines;
+        int upload_max_mb, download_max_mb;  /* lark.api.upload, lark.api.download */
     } limits;
     int ack_deadline_ms;
     enum config_order order;

@@ -15,6 +15,7 @@ void options_webhook(const struct config *cfg, struct webhook_options *out) {
     *out = (struct webhook_options){
         .listen = cfg->webhook.listen,
         .path = cfg->webhook.path,
+        .card_path = cfg->webhook.card_path,
         .verification_token = cfg->verification_token,
         .encrypt_key = cfg->encrypt_key,
         .max_body = cfg->webhook.max_body,
@@ -45,6 +46,8 @@ void options_runtime(const struct config *cfg, struct runtime_options *out) {
     out->limits.handler_max_s = cfg->limits.handler_max_s;
     out->limits.max_recursion = cfg->limits.max_recursion;
     out->limits.max_coroutines = cfg->limits.max_coroutines;
+    out->limits.upload_max_mb = cfg->limits.upload_max_mb;
+    out->limits.download_max_mb = cfg->limits.download_max_mb;
     out->store_max_entries = cfg->store.max_entries > 0 ? (size_t)cfg->store.max_entries : 0;
     out->store_max_bytes = cfg->store.max_bytes > 0 ? (size_t)cfg->store.max_bytes : 0;
 }

@@ -22,10 +22,12 @@ struct emu_oapi;
 struct emu_tokens;
 struct emu_cards;
 struct emu_llm;
+struct emu_files;
+struct emu_legacy;
 
 #define EMU_MODULE "emulator"
 #define EMU_MAX_CONNS 50            /* per app, as on the platform */
-#define EMU_MAX_BODY (8 << 20)      /* HTTP request body */
+#define EMU_MAX_BODY (40 << 20)     /* HTTP request body: a 30 MB file upload fits */
 #define EMU_MAX_WS_MSG (4 << 20)    /* one WebSocket message from a client */
 #define EMU_MAX_FRAGMENTS 1000
 #define EMU_MAX_DUPLICATES 100
@@ -90,6 +92,11 @@ struct emu {
     struct emu_tokens *tokens;      /* emu_token.c: access tokens, app tickets */
     struct emu_cards *cards;        /* emu_cardkit.c: card entities, card messages */
     struct emu_llm *llm;            /* emu_llm.c: the chat completions endpoint */
+    struct emu_files *files;        /* emu_files.c: uploaded images and files */
+    struct emu_legacy *legacy;      /* emu_legacy.c: card URL posts, delayed card updates */
+    char *card_url;                 /* legacy card request URL; NULL: webhook's host +
+                                       /webhook/card */
+    struct { long chats, members; } lists;  /* emu_lists.c: items the list endpoints hold */
 
     struct {
         long discoveries, handshakes, refused, events, deliveries, acks, pings;

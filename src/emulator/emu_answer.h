@@ -29,6 +29,11 @@ struct emu_call {
     char log_id[40];                /* X-Tt-Logid */
     int status;
     cJSON *answer;                  /* an object, or a string sent as text/plain */
+    /* a binary answer instead (a download): malloc'd bytes, freed by the sender */
+    char *raw;
+    size_t raw_len;
+    char raw_ctype[128];
+    char raw_headers[640];          /* extra "Name: value\r\n" lines */
 };
 
 /* Replaces c's answer with {"code","msg"} (plus "error":{"log_id"} when code != 0) and

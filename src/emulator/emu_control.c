@@ -11,7 +11,10 @@
 #include "emulator/emu.h"
 #include "emulator/emu_deliver.h"
 #include "emulator/emu_envelope.h"
+#include "emulator/emu_files.h"
 #include "emulator/emu_http.h"
+#include "emulator/emu_legacy.h"
+#include "emulator/emu_lists.h"
 #include "emulator/emu_openapi.h"
 #include "emulator/emu_token.h"
 #include "emulator/emu_ws.h"
@@ -131,6 +134,10 @@ static int reply_deliver_error(struct emu_req *r, int status) {
 static void post_events(struct emu_req *r, cJSON *body) {
     struct emu_event_spec spec = { 0 };
     char event_id[65], message_id[33];
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "legacy_card"))) {
+        emu_legacy_post(r, body);
+        return;
+    }
     if (event_options(r, body, &spec)) return;
     if (!(spec.payload = event_payload(r, body, event_id, sizeof event_id))) return;
     spec.len = strlen(spec.payload);
@@ -280,6 +287,7 @@ static void post_settings(struct emu_req *r, cJSON *body) {
         get_int(r, body, "retries", emu->retries, 0, 100, &retries) ||
         get_int(r, body, "ticket_ttl_ms", emu->ticket_ttl_ms, 1, 3600000, &ttl) ||
         set_string(r, body, "webhook", &emu->webhook_url) ||
+        set_string(r, body, "card_url", &emu->card_url) ||
         set_string(r, body, "encrypt_key", &emu->encrypt_key) ||
         set_string(r, body, "verification_token", &emu->verification_token))
         return;
@@ -359,6 +367,32 @@ static void delete_app_ticket(struct emu_req *r, cJSON *body) {
     emu_http_reply_json(r, 200, o);
 }
 
+static void get_files(struct emu_req *r, cJSON *body) {
+    emu_http_reply_json(r, 200, emu_files_list(r->emu));
+}
+
+static void delete_files(struct emu_req *r, cJSON *body) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "cleared", emu_files_clear(r->emu));
+    emu_http_reply_json(r, 200, o);
+}
+
+static void post_lists(struct emu_req *r, cJSON *body) {
+    char err[128];
+    if (emu_lists_settings(r->emu, body, err, sizeof err) < 0) {
+        emu_http_reply_error(r, 400, "%s", err);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "chats", (double)r->emu->lists.chats);
+    cJSON_AddNumberToObject(o, "members", (double)r->emu->lists.members);
+    emu_http_reply_json(r, 200, o);
+}
+
+static void get_card_updates(struct emu_req *r, cJSON *body) {
+    emu_http_reply_json(r, 200, emu_legacy_updates(r->emu));
+}
+
 static const struct {
     const char *method, *path;
     control_fn fn;
@@ -382,6 +416,10 @@ static const struct {
     { "GET", "/_emu/tokens", get_tokens },
     { "POST", "/_emu/app_ticket", post_app_ticket },
     { "DELETE", "/_emu/app_ticket", delete_app_ticket },
+    { "GET", "/_emu/files", get_files },
+    { "DELETE", "/_emu/files", delete_files },
+    { "POST", "/_emu/lists", post_lists },
+    { "GET", "/_emu/card_updates", get_card_updates },
 };
 
 void emu_control_handle(struct emu_req *r) {

@@ -17,7 +17,9 @@
 #include "emulator/emu_control.h"
 #include "emulator/emu_deliver.h"
 #include "emulator/emu_discovery.h"
+#include "emulator/emu_files.h"
 #include "emulator/emu_http.h"
+#include "emulator/emu_legacy.h"
 #include "emulator/emu_llm.h"
 #include "emulator/emu_openapi.h"
 #include "emulator/emu_send.h"
@@ -55,6 +57,7 @@ struct route {
 static const struct route routes[] = {
     { "POST", "/callback/ws/endpoint", 0, emu_discovery_handle },
     { "GET", "/ws/v2", 0, emu_ws_upgrade },
+    { NULL, "/_emu/card_updates", 0, emu_control_handle },  /* before cardkit's prefix */
     { NULL, "/_emu/card", 1, emu_cardkit_control },
     { NULL, "/_emu/llm", 0, emu_llm_control },
     { NULL, "/_emu/", 1, emu_control_handle },
@@ -171,8 +174,11 @@ static int emu_init(struct emu *emu) {
     emu->next_device_id = 7000000000000000000ull + (uint64_t)(r % 1000000u) * 1000000u;
     emu->next_log_id = (uint64_t)r * 1000u;
     int ok = emu->app_id && emu->app_secret && emu->client_config && emu->closed && emu->acks;
+    emu->lists.chats = 3;
+    emu->lists.members = 5;
     return ok && emu_openapi_new(emu) == 0 && emu_tokens_new(emu) == 0 &&
-        emu_cards_new(emu) == 0 && emu_llm_new(emu) == 0 ? 0 : -1;
+        emu_cards_new(emu) == 0 && emu_llm_new(emu) == 0 && emu_files_new(emu) == 0 &&
+        emu_legacy_new(emu) == 0 ? 0 : -1;
 }
 
 static void emu_free(struct emu *emu) {
@@ -181,6 +187,8 @@ static void emu_free(struct emu *emu) {
     emu_tokens_free(emu);
     emu_cards_free(emu);
     emu_llm_free(emu);
+    emu_legacy_free(emu);           /* after the requests: their drops reach its posts */
+    emu_files_free(emu);
     emu_ws_free_all(emu);
     emu_deliver_free_all(emu);
     emu_webhook_free_all(emu);
@@ -192,6 +200,7 @@ static void emu_free(struct emu *emu) {
     free(emu->encrypt_key);
     free(emu->verification_token);
     free(emu->webhook_url);
+    free(emu->card_url);
     cJSON_Delete(emu->client_config);
     cJSON_Delete(emu->closed);
     cJSON_Delete(emu->acks);

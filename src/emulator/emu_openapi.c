@@ -20,8 +20,11 @@
 #include "emulator/emu_answer.h"
 #include "emulator/emu_cardkit.h"
 #include "emulator/emu_envelope.h"
+#include "emulator/emu_files.h"
 #include "emulator/emu_http.h"
 #include "emulator/emu_im.h"
+#include "emulator/emu_legacy.h"
+#include "emulator/emu_lists.h"
 #include "emulator/emu_token.h"
 #include "net/http_request.h"
 
@@ -305,6 +308,24 @@ static void call_send(struct emu_call *c, long id, const char *extra_headers, ch
     free(body);
 }
 
+/* A binary answer (a download) goes at once, whatever the latency: its record keeps
+ * the size only. */
+static void raw_send(struct emu_call *c, long id) {
+    struct emu_oapi *o = c->emu->oapi;
+    char headers[sizeof c->raw_headers + 64];
+    cJSON_Delete(c->answer);
+    c->answer = NULL;
+    call_outcome(o, id, c, NULL);
+    cJSON *rec = calls_find(o, id);
+    if (rec) set_field(rec, "answer_bytes", cJSON_CreateNumber((double)c->raw_len));
+    call_answered(o, id);
+    snprintf(headers, sizeof headers, "X-Tt-Logid: %s\r\n%s", c->log_id, c->raw_headers);
+    log_info(EMU_MODULE, "openapi %s %s %.200s -> %d, %zu bytes", c->r->peer, c->r->method,
+             c->r->path, c->status, c->raw_len);
+    emu_http_reply(c->r, c->status, headers, c->raw_ctype, c->raw, c->raw_len);
+    free(c->raw);
+}
+
 static int rate_limited(struct emu_call *c, char *headers, size_t len) {
     struct emu_oapi *o = c->emu->oapi;
     if (o->set.rate.count <= 0 || !has_prefix(c->r->path, o->set.rate.prefix)) return 0;
@@ -373,6 +394,7 @@ static void route(struct emu_call *c, char *headers, size_t hlen) {
     }
     if (!authorized(c) || canned(c) || emu_cardkit_handle(c) == 0 || emu_im_handle(c) == 0)
         return;
+    if (emu_files_handle(c) == 0 || emu_lists_handle(c) == 0 || emu_legacy_update(c) == 0) return;
     cJSON_AddObjectToObject(emu_call_answer(c, 200, 0, "success"), "data");
 }
 
@@ -385,6 +407,11 @@ void emu_openapi_handle(struct emu_req *r) {
     new_log_id(c.log_id);
     long id = call_record(o, &c);
     route(&c, headers, sizeof headers);
+    if (c.raw) {
+        raw_send(&c, id);
+        cJSON_Delete(body);
+        return;
+    }
     if (!c.answer) emu_call_answer(&c, 500, 1, "emulator out of memory");
     char *text = cJSON_IsString(c.answer) ? strdup(c.answer->valuestring)
                                           : cJSON_PrintUnformatted(c.answer);

@@ -435,7 +435,8 @@ static int seen_before(struct dispatcher *d, const struct envelope *env, struct 
 /* Card callbacks answer a user's click within 3 s with a body: they are never held
  * behind a chat's slow message handler, and a late one answers {}. */
 static int is_callback(const char *type) {
-    return strcmp(type, "card.action.trigger") == 0 || strcmp(type, "url.preview.get") == 0;
+    return strcmp(type, "card.action.trigger") == 0 || strcmp(type, "url.preview.get") == 0
+        || strcmp(type, "card.action.legacy") == 0;
 }
 
 static const char *chat_of(const struct dispatcher *d, const struct envelope *env,

@@ -36,8 +36,8 @@ struct dispatch_options {
  * a handler's returned table), valid only during the call.
  * The answer never waits past opts->ack_deadline_ms: an event whose handlers still run
  * (or still wait for their chat) then is answered 200 {"msg":"success"}, a card callback
- * (card.action.trigger, url.preview.get) 200 {}, and its handlers go on; their outcome
- * is then only logged.
+ * (card.action.trigger, card.action.legacy, url.preview.get) 200 {}, and its handlers go
+ * on; their outcome is then only logged.
  * Per-chat order (DISPATCH_ORDER_CHAT): events of one chat run one after another, in arrival
  * order; the chat is event.message.chat_id (im.message.*), event.chat_id (im.chat.*) or
  * event.open_chat_id (schema 1.0). Card callbacks and events without a chat are never

@@ -30,6 +30,7 @@ static const struct { const char *type, *name; } aliases[] = {
     { "user_status_change", "on_p1_user_status_changed_v3" },
     { "work_approval", "on_p1_work_approval_v4" },
     { "card.action.trigger", "on_p2_card_action_trigger" },
+    { "card.action.legacy", "on_p2_card_action_legacy" },
     { "url.preview.get", "on_p2_card_url_preview_get" },
 };
 

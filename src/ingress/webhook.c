@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "event/dispatch.h"
 #include "net/http_server.h"
+#include "ingress/webhook_legacy.h"
 #include "ingress/webhook_verify.h"
 
 /* The platform sends each request whole and wants the answer within 3 s. */
@@ -46,16 +47,7 @@ static int scratch_reserve(struct webhook *w, size_t body_len) {
     return 0;
 }
 
-static void on_request(struct http_server_req *req, void *arg) {
-    struct webhook *w = arg;
-    if (strcmp(http_server_req_path(req), w->opt.path) != 0) {
-        http_server_refuse(req, 404, NULL, "no such path");
-        return;
-    }
-    if (strcmp(http_server_req_method(req), "POST") != 0) {
-        http_server_refuse(req, 405, "Allow: POST\r\n", "method not allowed (POST only)");
-        return;
-    }
+static struct webhook_input input_of(struct http_server_req *req) {
     size_t len;
     struct webhook_input in = {
         .body = http_server_req_body(req, &len),
@@ -65,6 +57,41 @@ static void on_request(struct http_server_req *req, void *arg) {
         .signature = http_server_req_header(req, "X-Lark-Signature"),
     };
     in.len = len;
+    return in;
+}
+
+/* A click on a legacy message card: its own signature, then the dispatcher. */
+static void on_card(struct webhook *w, struct http_server_req *req) {
+    struct webhook_input in = input_of(req);
+    struct webhook_legacy_verdict v;
+    int status = webhook_legacy_verify(w->opt.verification_token, w->opt.max_skew_s, &in, &v);
+    if (status) {
+        http_server_refuse(req, status, NULL, v.reason);
+        return;
+    }
+    http_server_defer(req, NULL, NULL);
+    dispatcher_submit(w->d, v.json, v.json_len, v.flags, on_reply, req);
+    free(v.json);
+}
+
+static void on_request(struct http_server_req *req, void *arg) {
+    struct webhook *w = arg;
+    const char *path = http_server_req_path(req);
+    int card = w->opt.card_path && *w->opt.card_path && strcmp(path, w->opt.card_path) == 0;
+    if (!card && strcmp(path, w->opt.path) != 0) {
+        http_server_refuse(req, 404, NULL, "no such path");
+        return;
+    }
+    if (strcmp(http_server_req_method(req), "POST") != 0) {
+        http_server_refuse(req, 405, "Allow: POST\r\n", "method not allowed (POST only)");
+        return;
+    }
+    if (card) {
+        on_card(w, req);
+        return;
+    }
+    struct webhook_input in = input_of(req);
+    size_t len = in.len;
     if (scratch_reserve(w, len) < 0) {
         http_server_refuse(req, 503, NULL, "out of memory");
         return;

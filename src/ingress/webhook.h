@@ -1,6 +1,8 @@
 /* The webhook server: http_server on a listen address and one path. Verifies the
  * signature over the raw body, the timestamp window, decrypts, and hands the event JSON
- * to the dispatcher; maps the dispatcher's answer to the HTTP response. */
+ * to the dispatcher; maps the dispatcher's answer to the HTTP response. A second path,
+ * card_path, takes the clicks of legacy message cards (webhook_legacy.h), delivered as
+ * event type card.action.legacy whose handler's returned table is the answer. */
 #ifndef LARKGW_INGRESS_WEBHOOK_H
 #define LARKGW_INGRESS_WEBHOOK_H
 
@@ -14,6 +16,7 @@ struct webhook;
 struct webhook_options {
     const char *listen;              /* HOST:PORT; port 0 picks a free one */
     const char *path;                /* the one path events are posted to */
+    const char *card_path;           /* legacy message cards' request URL; NULL or "": none */
     const char *verification_token;  /* a secret; only its presence is checked here */
     const char *encrypt_key;         /* a secret: signature and AES key; NULL or "": none */
     long max_body;                   /* bytes */

@@ -33,15 +33,27 @@ struct api_wait {
 
 /* luaL_error with the position of the script's line, also when the call came through
  * the Lua half of lark (lark.im.reply...). */
-static int api_error(lua_State *L, const char *fmt, ...) {
+static void push_error_text(lua_State *L, const char *fmt, va_list ap) {
     char where[256];
-    va_list ap;
     script_where(L, where, sizeof where);
     lua_pushfstring(L, "%s%slark.api: ", where, where[0] ? ": " : "");
-    va_start(ap, fmt);
     lua_pushvfstring(L, fmt, ap);
-    va_end(ap);
     lua_concat(L, 2);
+}
+
+static int api_error(lua_State *L, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    push_error_text(L, fmt, ap);
+    va_end(ap);
+    return lua_error(L);
+}
+
+int bind_api_error(lua_State *L, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    push_error_text(L, fmt, ap);
+    va_end(ap);
     return lua_error(L);
 }
 
@@ -64,6 +76,13 @@ static int fail_now(lua_State *L, int code, const char *msg) {
     push_err(L, code, 0, msg, "");
     return 2;
 }
+
+void bind_api_push_err(lua_State *L, int code, int http_status, const char *msg,
+                       const char *log_id) {
+    push_err(L, code, http_status, msg, log_id);
+}
+
+int bind_api_fail(lua_State *L, int code, const char *msg) { return fail_now(L, code, msg); }
 
 static const char *raw_string(lua_State *L, int t, const char *key) {
     lua_pushstring(L, key);
@@ -276,16 +295,24 @@ static const char *const opt_names[] = {
     "method", "path", "query", "body", "tenant_key", "timeout", "token", NULL,
 };
 
-/* Refuses keys we do not know, so a typo ("tenantkey") is an error, not a silent default. */
-static void check_opt_names(lua_State *L, int opts) {
+static int name_in(const char *name, const char *const *names) {
+    for (int i = 0; names && names[i]; i++)
+        if (strcmp(name, names[i]) == 0) return 1;
+    return 0;
+}
+
+/* Refuses keys we do not know, so a typo ("tenantkey") is an error, not a silent default.
+ * extra: the names a caller (upload, download) takes besides ours, or NULL. */
+static void check_opt_names(lua_State *L, int opts, const char *const *extra) {
     lua_pushnil(L);
     while (lua_next(L, opts)) {
         lua_pop(L, 1);
-        int known = 0;
-        for (int i = 0; opt_names[i] && !known; i++)
-            known = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), opt_names[i]) == 0;
+        int known = lua_type(L, -1) == LUA_TSTRING
+                    && (name_in(lua_tostring(L, -1), opt_names)
+                        || name_in(lua_tostring(L, -1), extra));
         if (!known) api_error(L, "unknown option '%s' (expected method, path, query, body, "
-                               "tenant_key, timeout or token)", luaL_tolstring(L, -1, NULL));
+                               "tenant_key, timeout or token%s)", luaL_tolstring(L, -1, NULL),
+                               extra ? ", or this call's own" : "");
     }
 }
 
@@ -314,8 +341,9 @@ static const char *full_path(lua_State *L, const char *path) {
     return lua_tostring(L, -1);
 }
 
-static void read_options(lua_State *L, int opts, struct openapi_req *req) {
-    if (opts) check_opt_names(L, opts);
+static void read_options(lua_State *L, int opts, struct openapi_req *req,
+                         const char *const *extra) {
+    if (opts) check_opt_names(L, opts, extra);
     if (opts && lua_getfield(L, opts, "query") != LUA_TNIL) {
         if (lua_istable(L, -1)) encode_query(L, lua_gettop(L));
         else if (lua_type(L, -1) != LUA_TSTRING)
@@ -335,35 +363,63 @@ static void read_options(lua_State *L, int opts, struct openapi_req *req) {
     }
 }
 
-/* Starts the call and parks the coroutine; opts is a table index or 0. */
-static int api_call(lua_State *L, const char *method, const char *path, int opts) {
+struct sched_task *bind_api_begin(lua_State *L, const char *method, const char *path, int opts,
+                                  const char *const *extra, struct openapi_req *req) {
     struct sched_task *t = sched_current(L);
     if (!t)
-        return api_error(L, "only allowed in a handler (not at a script's top "
-                          "level, nor in a coroutine the script created)");
-    struct openapi_req req = { .method = method, .path = full_path(L, path),
-                               .token = OPENAPI_TOKEN_TENANT };
-    read_options(L, opts, &req);
-    if (!req.tenant_key) req.tenant_key = t->tenant_key;
-    struct openapi *api = sched_io(t->sched)->api;
-    if (!api) return fail_now(L, OPENAPI_E_TRANSPORT, "the OpenAPI is not configured "
-                              "(app_id, app_secret and domain are needed)");
+        api_error(L, "only allowed in a handler (not at a script's top "
+                  "level, nor in a coroutine the script created)");
+    *req = (struct openapi_req){ .method = method, .path = full_path(L, path),
+                                 .token = OPENAPI_TOKEN_TENANT };
+    read_options(L, opts, req, extra);
+    if (!req->tenant_key) req->tenant_key = t->tenant_key;
+    return t;
+}
+
+int bind_api_not_configured(lua_State *L) {
+    return fail_now(L, OPENAPI_E_TRANSPORT, "the OpenAPI is not configured "
+                    "(app_id, app_secret and domain are needed)");
+}
+
+int bind_api_start(lua_State *L, struct sched_task *t, const struct openapi_req *req) {
+    struct api_wait *w = calloc(1, sizeof *w);
+    if (!w) {
+        if (req->body_owned) free((char *)req->body);
+        return fail_now(L, OPENAPI_E_TRANSPORT, "out of memory");
+    }
+    w->t = t;
+    w->ref = LUA_NOREF;
+    w->call = openapi_request(sched_io(t->sched)->api, req, on_answer, w);
+    if (!w->call) {
+        free(w);
+        return fail_now(L, OPENAPI_E_TRANSPORT, "out of memory");
+    }
+    return sched_suspend(L, &(struct sched_wait){ push_answer, cancel_answer, w });
+}
+
+/* Starts the call and parks the coroutine; opts is a table index or 0. */
+static int api_call(lua_State *L, const char *method, const char *path, int opts) {
+    struct openapi_req req;
+    struct sched_task *t = bind_api_begin(L, method, path, opts, NULL, &req);
+    if (!sched_io(t->sched)->api) return bind_api_not_configured(L);
     int body_type = opts ? lua_getfield(L, opts, "body") : LUA_TNIL;
     if (body_type == LUA_TSTRING) req.body = lua_tolstring(L, -1, &req.body_len);
     else if (body_type != LUA_TNIL && body_type != LUA_TTABLE)
         return api_error(L, "option 'body': table or string expected, got %s",
                           luaL_typename(L, -1));
-    struct api_wait *w = calloc(1, sizeof *w);
-    if (!w) return fail_now(L, OPENAPI_E_TRANSPORT, "out of memory");
     char *json = NULL;
-    if (body_type == LUA_TTABLE && !(json = json_encode(L, -1, &req.body_len))) {
-        free(w);
+    if (body_type == LUA_TTABLE && !(json = json_encode(L, -1, &req.body_len)))
         return api_error(L, "option 'body': %s", lua_tostring(L, -1));
-    }
     if (json) req.body = json;
+    /* the body is copied before openapi_request returns; suspending keeps no C frame */
+    struct api_wait *w = calloc(1, sizeof *w);
+    if (!w) {
+        if (json) json_buffer_free(L, json);
+        return fail_now(L, OPENAPI_E_TRANSPORT, "out of memory");
+    }
     w->t = t;
     w->ref = LUA_NOREF;
-    w->call = openapi_request(api, &req, on_answer, w);
+    w->call = openapi_request(sched_io(t->sched)->api, &req, on_answer, w);
     if (json) json_buffer_free(L, json);
     if (!w->call) {
         free(w);
@@ -407,8 +463,9 @@ void bind_api_open(lua_State *L) {
         lua_setfield(L, -2, "__metatable");
     }
     lua_pop(L, 1);
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 8);
     lua_pushcfunction(L, api_request);
     lua_setfield(L, -2, "request");
+    bind_files_open(L);
     bind_set_methods(L, methods, api_method);
 }

@@ -54,11 +54,12 @@ struct run {
     int pending, failed;
     int job;                    /* a schedule's run: no body; the error goes to done */
     char *job_err;
-    size_t body_index;
+    size_t body_rank;           /* of the answer taken: catch-all or not, then script order */
     char *body;
     size_t body_len;
     char *event_id, *event_type, *tenant_key;
     struct sched_task **tasks;  /* by script index: the ones parked in a binding */
+    unsigned char *catchall;    /* by script index: 1 when on_event handles the event */
     size_t ntasks;
     uint64_t started_ms;
     struct event *wall;         /* limits.handler_max_s; armed at the first yield */
@@ -296,11 +297,14 @@ static void run_finish(struct run *r) {
     free(r);
 }
 
-/* The first result, if a table, becomes the answer (card callbacks). */
+/* The first result, if a table, becomes the answer (card callbacks). Handlers finish in
+ * any order, so the answer kept is the one of best rank: a specific handler outranks an
+ * on_event catch-all, then the script first by file name wins. */
 static void take_body(struct run *r, struct sched_task *t) {
     struct script *s = t->script;
     lua_State *co = t->co, *L = s->L;
-    if (t->nres < 1 || !lua_istable(co, -t->nres) || (r->body && t->index >= (int)r->body_index))
+    size_t rank = (size_t)r->catchall[t->index] * r->ntasks + (size_t)t->index;
+    if (t->nres < 1 || !lua_istable(co, -t->nres) || (r->body && rank >= r->body_rank))
         return;
     lua_settop(co, -t->nres);
     if (!lua_checkstack(L, 2)) return;
@@ -318,7 +322,7 @@ static void take_body(struct run *r, struct sched_task *t) {
         free(r->body);
         r->body = copy;
         r->body_len = len;
-        r->body_index = (size_t)t->index;
+        r->body_rank = rank;
     }
     json_buffer_free(L, buf);
     lua_settop(L, 0);
@@ -375,7 +379,8 @@ struct prep {
     struct sched_task *t;
     const struct runtime_event *ev;  /* NULL: a job, fn_ref its function */
     int fn_ref;
-    int found, nargs;
+    int found;                  /* 0, or the SCRIPT_HANDLER_* kind (a job: specific) */
+    int nargs;
 };
 
 /* The verification token proves an event came from the platform; the dispatcher has
@@ -397,17 +402,18 @@ static int prepare(lua_State *L) {
         if (lua_rawgeti(L, LUA_REGISTRYINDEX, p->fn_ref) != LUA_TFUNCTION) return 0;
         lua_State *co = sched_newthread(L, p->t);
         lua_xmove(L, co, 1);
-        p->found = 1;
+        p->found = SCRIPT_HANDLER_SPECIFIC;
         return 0;
     }
-    if (!script_push_handler(p->s, p->ev->event_type, p->ev->handler_name)) return 0;
+    int kind = script_push_handler(p->s, p->ev->event_type, p->ev->handler_name);
+    if (!kind) return 0;
     lua_State *co = sched_newthread(L, p->t);
     json_push(L, p->ev->root);
     if (lua_istable(L, -1)) strip_token(L, lua_gettop(L));
     lua_pushvalue(L, -1);
     p->t->event_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_xmove(L, co, 2);
-    p->found = 1;
+    p->found = kind;
     p->nargs = 1;
     return 0;
 }
@@ -437,6 +443,7 @@ static void run_script(struct run *r, struct script *s, int index, const struct 
         sched_task_free(t);
         return;
     }
+    r->catchall[index] = p.found == SCRIPT_HANDLER_CATCHALL;
     r->pending++;
     if (sched_start(t, p.nargs) == SCHED_YIELDED) {
         r->tasks[index] = t;
@@ -459,11 +466,13 @@ static const char *tenant_of(const cJSON *root) {
 static struct run *run_new(struct runtime *rt, size_t ntasks, const char *id, const char *type,
                            const char *tenant, runtime_done_fn done, void *arg) {
     size_t idlen = strlen(id), typelen = strlen(type), tklen = strlen(tenant);
-    struct run *r = calloc(1, sizeof *r + ntasks * sizeof *r->tasks + idlen + typelen + tklen + 3);
+    struct run *r = calloc(1, sizeof *r + ntasks * (sizeof *r->tasks + 1) + idlen + typelen
+                              + tklen + 3);
     if (!r) return NULL;
     r->tasks = (struct sched_task **)(r + 1);
     r->ntasks = ntasks;
-    r->event_id = (char *)(r->tasks + ntasks);
+    r->catchall = (unsigned char *)(r->tasks + ntasks);
+    r->event_id = (char *)(r->catchall + ntasks);
     r->event_type = r->event_id + idlen + 1;
     r->tenant_key = r->event_type + typelen + 1;
     memcpy(r->event_id, id, idlen + 1);

@@ -22,6 +22,8 @@ struct runtime_limits {
     int handler_max_s;        /* wall time per event, waits included */
     int max_recursion;        /* Lua call depth; 0: Lua's own bound */
     int max_coroutines;       /* created per event; 0: no bound */
+    int upload_max_mb;        /* lark.api.upload's body; 0: 30 */
+    int download_max_mb;      /* lark.api.download's default max_bytes; 0: 20 */
 };
 
 struct runtime_options {
@@ -83,7 +85,8 @@ typedef void (*runtime_done_fn)(void *arg, int status, const char *body, size_t 
  * they all ran to the end, later when one waited on I/O (lark.api, lark.sleep); a
  * handler still waiting limits.handler_max_s after the start is killed (logged, 500). The answer is 500
  * {"msg":"handler failed"} if any raised (the log line carries file:line, the script
- * and the event id), else the first table returned (in script order) as JSON, else 200
+ * and the event id), else a returned table as JSON (a specific handler's outranks an
+ * on_event catch-all's; among equals the first script by file name wins), else 200
  * {"msg":"success"}; no handler anywhere is a success too. ev is not referenced after
  * runtime_run returns. */
 void runtime_run(struct runtime *rt, const struct runtime_event *ev, runtime_done_fn done,

@@ -136,19 +136,19 @@ int script_push_handler(struct script *s, const char *type, const char *name) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->handlers_ref);
     lua_getfield(L, -1, type);
     lua_remove(L, -2);
-    if (lua_isfunction(L, -1)) return 1;
+    if (lua_isfunction(L, -1)) return SCRIPT_HANDLER_SPECIFIC;
     lua_pop(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
     if (name) {
         lua_pushstring(L, name);
         lua_rawget(L, -2);
-        if (lua_isfunction(L, -1)) return lua_remove(L, -2), 1;
+        if (lua_isfunction(L, -1)) return lua_remove(L, -2), SCRIPT_HANDLER_SPECIFIC;
         lua_pop(L, 1);
     }
     lua_pushliteral(L, "on_event");
     lua_rawget(L, -2);
     lua_remove(L, -2);
-    if (lua_isfunction(L, -1)) return 1;
+    if (lua_isfunction(L, -1)) return SCRIPT_HANDLER_CATCHALL;
     lua_pop(L, 1);
     return 0;
 }

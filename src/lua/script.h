@@ -75,8 +75,11 @@ struct script *script_open(const struct script_args *a, char *err, size_t errlen
 void script_close(struct script *s);
 
 /* Pushes the handler for an event onto s->L (first match: lark.on(type), the global
- * named name (may be NULL), on_event) and returns 1, or pushes nothing and returns 0.
- * May raise (memory): call under lua_pcall. */
+ * named name (may be NULL), on_event) and returns SCRIPT_HANDLER_SPECIFIC for the first
+ * two, SCRIPT_HANDLER_CATCHALL for on_event, or pushes nothing and returns 0. The kind
+ * decides whose returned table answers an event. May raise (memory): call under
+ * lua_pcall. */
+enum { SCRIPT_HANDLER_SPECIFIC = 1, SCRIPT_HANDLER_CATCHALL = 2 };
 int script_push_handler(struct script *s, const char *type, const char *name);
 
 /* "file:line" of the innermost Lua frame of a thread that stopped with an error (frames

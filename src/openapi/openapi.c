@@ -39,12 +39,15 @@ struct openapi_call {
     enum openapi_call_step next;
     int finishing;                 /* done is running: cancel is a no-op */
     openapi_done_fn done;
+    openapi_raw_fn raw_done;       /* set instead of done for openapi_request_raw */
     void *arg;
     const char *method;            /* one of the allowed names, static */
     char *target;                  /* path + ?query */
     size_t path_len;               /* the path inside target: the only part that is logged */
     char *body;
     size_t body_len;
+    char *content_type;            /* NULL: JSON */
+    size_t max_response;           /* 0: the instance's */
     enum openapi_token token_type;
     char *tenant_key;
     char *token;                   /* what this attempt carries; compared when refused */
@@ -54,6 +57,9 @@ struct openapi_call {
     uint64_t deadline_at;          /* util_now_ms; timers run on the real clock */
     int timeout_ms, rate_left, token_retried;
     cJSON *result;
+    char *raw;                     /* a raw call's answer, with the two headers below */
+    size_t raw_len;
+    char content_type_in[128], disposition[512];
     struct openapi_wire_error err;
 };
 
@@ -97,6 +103,8 @@ static void call_free(struct openapi_call *c) {
     if (c->step) event_free(c->step);
     if (c->deadline) event_free(c->deadline);
     cJSON_Delete(c->result);
+    free(c->raw);
+    free(c->content_type);
     free(c->target);
     free(c->body);
     free(c->tenant_key);
@@ -110,14 +118,20 @@ static void call_finish(struct openapi_call *c) {
     struct openapi_error pub = { c->err.code, c->err.http_status, c->err.msg, c->err.log_id };
     cJSON *res = c->result;
     c->result = NULL;
-    if (!res) {
+    int ok = c->raw_done ? c->raw != NULL : res != NULL;
+    if (!ok) {
         api->failures++;
         log_warn("openapi", "%s %.*s failed: code=%d msg=%s log_id=%s http=%d", c->method,
                  (int)c->path_len, c->target, pub.code, pub.msg, pub.log_id,
                  pub.http_status);
     }
     c->finishing = 1;
-    c->done(c->arg, res, res ? NULL : &pub);
+    if (c->raw_done) {
+        struct openapi_raw raw = { c->raw, c->raw_len, c->content_type_in, c->disposition };
+        c->raw_done(c->arg, ok ? &raw : NULL, ok ? NULL : &pub);
+    } else {
+        c->done(c->arg, res, res ? NULL : &pub);
+    }
     call_free(c);
     call_pump(api);
 }
@@ -127,7 +141,8 @@ static void call_on_answer(void *arg, struct openapi_wire_answer *ans);
 static void call_send(struct openapi_call *c) {
     int64_t left = (int64_t)(c->deadline_at - util_now_ms());
     struct openapi_wire_req req = { c->method, c->target, c->token, c->body, c->body_len,
-                                    left > 1 ? (int)left : 1 };
+                                    left > 1 ? (int)left : 1, c->content_type,
+                                    c->max_response, c->raw_done != NULL };
     if (openapi_wire_send(&c->api->wire, &c->wire, &req, call_on_answer, c))
         call_fail(c, OPENAPI_E_TRANSPORT, "cannot start request");
 }
@@ -176,7 +191,14 @@ static int call_retry_rate(struct openapi_call *c, const struct openapi_wire_ans
 static void call_on_answer(void *arg, struct openapi_wire_answer *ans) {
     struct openapi_call *c = arg;
     c->err = ans->err;
-    if (ans->err.code == 0) {
+    if (ans->err.code == 0 && c->raw_done) {
+        free(c->raw);
+        c->raw = ans->raw;
+        c->raw_len = ans->raw_len;
+        ans->raw = NULL;
+        memcpy(c->content_type_in, ans->content_type, sizeof c->content_type_in);
+        memcpy(c->disposition, ans->disposition, sizeof c->disposition);
+    } else if (ans->err.code == 0) {
         c->result = ans->json;
         ans->json = NULL;
     } else if (call_retry_token(c, ans) || call_retry_rate(c, ans)) {
@@ -201,6 +223,8 @@ static void call_on_deadline(evutil_socket_t fd, short what, void *arg) {
     openapi_wire_error_set(&c->err, OPENAPI_E_TIMEOUT, 0, msg);
     cJSON_Delete(c->result);
     c->result = NULL;
+    free(c->raw);
+    c->raw = NULL;
     call_finish(c);
 }
 
@@ -220,6 +244,14 @@ static int chars_ok(const char *s, size_t max, const char *deny) {
     return n <= max;
 }
 
+/* Printable ASCII and spaces (a header value), at most max bytes. */
+static int printable(const char *s, size_t max) {
+    size_t n = 0;
+    for (; s[n]; n++)
+        if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] >= 0x7f) return 0;
+    return n <= max;
+}
+
 static const char *req_invalid(const struct openapi *api, const struct openapi_req *r) {
     if (!method_name(r->method)) return "method must be GET, POST, PUT, PATCH or DELETE";
     if (!r->path || r->path[0] != '/' || !chars_ok(r->path, 2048, "?#"))
@@ -232,6 +264,7 @@ static const char *req_invalid(const struct openapi *api, const struct openapi_r
     if (api->o.marketplace && r->token == OPENAPI_TOKEN_TENANT && !r->tenant_key)
         return "a marketplace app needs a tenant_key for a tenant token";
     if (r->body_len && !r->body) return "body_len without a body";
+    if (r->content_type && !printable(r->content_type, 256)) return "malformed content type";
     return NULL;
 }
 
@@ -259,6 +292,8 @@ static int call_fill(struct openapi_call *c, const struct openapi_req *r) {
     else if (r->body && !(c->body = malloc(r->body_len ? r->body_len : 1))) return -1;
     else if (r->body) memcpy(c->body, r->body, r->body_len);
     if (r->tenant_key && !(c->tenant_key = strdup(r->tenant_key))) return -1;
+    if (r->content_type && !(c->content_type = strdup(r->content_type))) return -1;
+    c->max_response = r->max_response;
     if (!(c->target = target_build(r))) return -1;
     c->step = evtimer_new(api->base, call_on_step, c);
     c->deadline = evtimer_new(api->base, call_on_deadline, c);
@@ -282,8 +317,9 @@ static void call_admit(struct openapi_call *c) {
     }
 }
 
-struct openapi_call *openapi_request(struct openapi *api, const struct openapi_req *req,
-                                     openapi_done_fn done, void *arg) {
+static struct openapi_call *request_start(struct openapi *api, const struct openapi_req *req,
+                                          openapi_done_fn done, openapi_raw_fn raw_done,
+                                          void *arg) {
     struct openapi_call *c = calloc(1, sizeof *c);
     if (!c) {
         if (req->body_owned) free((char *)req->body);
@@ -291,6 +327,7 @@ struct openapi_call *openapi_request(struct openapi *api, const struct openapi_r
     }
     c->api = api;
     c->done = done;
+    c->raw_done = raw_done;
     c->arg = arg;
     if (call_fill(c, req)) {
         if (req->body_owned && !c->body) free((char *)req->body);
@@ -313,6 +350,16 @@ struct openapi_call *openapi_request(struct openapi *api, const struct openapi_r
     c->where = OPENAPI_CALL_REJECTED;
     call_fail(c, code, bad);
     return c;
+}
+
+struct openapi_call *openapi_request(struct openapi *api, const struct openapi_req *req,
+                                     openapi_done_fn done, void *arg) {
+    return request_start(api, req, done, NULL, arg);
+}
+
+struct openapi_call *openapi_request_raw(struct openapi *api, const struct openapi_req *req,
+                                         openapi_raw_fn done, void *arg) {
+    return request_start(api, req, NULL, done, arg);
 }
 
 void openapi_call_cancel(struct openapi_call *c) {

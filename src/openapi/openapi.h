@@ -98,7 +98,7 @@ struct openapi_req {
     const char *method;            /* GET POST PUT PATCH DELETE */
     const char *path;              /* "/open-apis/im/v1/messages"; printable, no spaces */
     const char *query;             /* already encoded, without '?'; NULL for none */
-    const char *body;              /* JSON bytes or NULL; see body_owned */
+    const char *body;              /* JSON bytes (or content_type's) or NULL; see body_owned */
     size_t body_len;
     int body_owned;                /* 1: body is malloc'd and handed over (freed by the
                                       module, on every path); 0: copied once */
@@ -106,6 +106,8 @@ struct openapi_req {
                                       (the app has exactly one tenant token) */
     enum openapi_token token;      /* which token goes in Authorization [tenant] */
     int timeout_ms;                /* the whole call (queue, token, retries); 0: default */
+    const char *content_type;      /* the body's Content-Type; NULL: JSON. Copied */
+    size_t max_response;           /* this call's answer bound; 0: opts->max_response */
 };
 
 /* Called exactly once per call unless the call was cancelled, always from the event loop
@@ -114,6 +116,21 @@ struct openapi_req {
  * owns it and must cJSON_Delete it. On failure res is NULL and err (with its strings)
  * lives until the callback returns. The call handle is dead once the callback starts. */
 typedef void (*openapi_done_fn)(void *arg, cJSON *res, const struct openapi_error *err);
+
+/* A binary answer (a file download): the body as it came, alive during the callback
+ * only. */
+struct openapi_raw {
+    const char *body;
+    size_t len;
+    const char *content_type;      /* "" when absent */
+    const char *disposition;       /* Content-Disposition; "" when absent */
+};
+
+/* Like openapi_done_fn, for openapi_request_raw: on success raw holds the answer's bytes
+ * (a 2xx answer that is not JSON, or a JSON one with code 0) and err is NULL; JSON
+ * answers with another code, and every local failure, come as err. */
+typedef void (*openapi_raw_fn)(void *arg, const struct openapi_raw *raw,
+                               const struct openapi_error *err);
 
 /* Needs opts->domain, app_id and app_secret; a marketplace app loads its last
  * app_ticket from opts->state_dir. t and opts are copied. NULL (logged) when a
@@ -129,6 +146,11 @@ void openapi_free(struct openapi *api);
  * freed). */
 struct openapi_call *openapi_request(struct openapi *api, const struct openapi_req *req,
                                      openapi_done_fn done, void *arg);
+
+/* The same for an answer wanted as bytes (downloads): tokens, retries, bounds and
+ * cancellation as above, req->max_response bounding the body. */
+struct openapi_call *openapi_request_raw(struct openapi *api, const struct openapi_req *req,
+                                         openapi_raw_fn done, void *arg);
 
 /* done will not be called. Safe until done has started; a token fetch other calls wait
  * on goes on. */

@@ -177,7 +177,7 @@ void openapi_ticket_resend(struct openapi_ticket *tk) {
     tk->last_resend = now;
     tk->resends++;
     struct openapi_wire_req req = { "POST", "/open-apis/auth/v3/app_ticket/resend", NULL,
-                                    body, strlen(body), tk->timeout_ms };
+                                    body, strlen(body), tk->timeout_ms, NULL, 0, 0 };
     openapi_wire_send(tk->wire, &tk->resend, &req, resend_on_answer, tk);
     /* The body held the app secret: leave nothing of it in freed memory. */
     memset(body, 0, strlen(body));

@@ -225,7 +225,8 @@ static void fetch_send(struct openapi_token_fetch *f, const char *app_token) {
     char *body = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!body) { fetch_fail(f, OPENAPI_E_TRANSPORT, "out of memory"); return; }
-    struct openapi_wire_req req = { "POST", path, NULL, body, strlen(body), f->tks->timeout_ms };
+    struct openapi_wire_req req = { "POST", path, NULL, body, strlen(body), f->tks->timeout_ms,
+                                    NULL, 0, 0 };
     int rc = openapi_wire_send(f->tks->wire, &f->wire, &req, fetch_on_answer, f);
     /* The body held the app secret: leave nothing of it in freed memory. */
     memset(body, 0, strlen(body));

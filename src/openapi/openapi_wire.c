@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void copy_clean(char *dst, size_t size, const char *src) {
     size_t n = 0;
@@ -98,6 +99,35 @@ static int reset_ms(const char *h) {
     return h && end != h && s >= 0 && s < 86400 ? (int)s * 1000 : 1000;
 }
 
+static int is_json(const char *ctype) {
+    return ctype && strncasecmp(ctype, "application/json", 16) == 0;
+}
+
+/* A raw request's success: the bytes, whether JSON (code 0) or not (any 2xx). An answer
+ * without a Content-Type that reads like a JSON object is taken as JSON, so an error
+ * envelope is never handed over as the file. */
+static void take_raw(struct openapi_wire *w, const struct http_client_response *res,
+                     struct openapi_wire_answer *ans) {
+    const char *ctype = w->t.header(w->t.ctx, res, "Content-Type");
+    int json = is_json(ctype) || (!ctype && res->body_len && res->body[0] == '{');
+    if (!json && res->status >= 200 && res->status <= 299) {
+        ans->err.code = 0;
+        ans->err.http_status = res->status;
+    } else {
+        openapi_wire_decode(res->status, res->body, res->body_len, (size_t)-1, ans);
+    }
+    if (ans->err.code) return;
+    copy_clean(ans->content_type, sizeof ans->content_type, ctype);
+    copy_clean(ans->disposition, sizeof ans->disposition,
+               w->t.header(w->t.ctx, res, "Content-Disposition"));
+    if (!(ans->raw = malloc(res->body_len ? res->body_len : 1))) {
+        openapi_wire_error_set(&ans->err, OPENAPI_E_TRANSPORT, res->status, "out of memory");
+        return;
+    }
+    if (res->body_len) memcpy(ans->raw, res->body, res->body_len);
+    ans->raw_len = res->body_len;
+}
+
 static void wire_on_http(void *arg, const struct http_client_response *res) {
     struct openapi_wire_call *wc = arg;
     struct openapi_wire *w = wc->wire;
@@ -110,12 +140,14 @@ static void wire_on_http(void *arg, const struct http_client_response *res) {
         transport_error(res->error, &ans.err);
         ans.reset_ms = 1000;
     } else {
-        openapi_wire_decode(res->status, res->body, res->body_len, w->max_response, &ans);
+        if (wc->raw) take_raw(w, res, &ans);
+        else openapi_wire_decode(res->status, res->body, res->body_len, w->max_response, &ans);
         ans.reset_ms = reset_ms(w->t.header(w->t.ctx, res, "x-ogw-ratelimit-reset"));
     }
     /* wc may be gone once done returns (its owner may finish); ans is ours. */
     wc->done(wc->arg, &ans);
     cJSON_Delete(ans.json);
+    free(ans.raw);
 }
 
 /* domain + target in one allocation; NULL when out of memory. */
@@ -133,16 +165,18 @@ int openapi_wire_send(struct openapi_wire *w, struct openapi_wire_call *wc,
     char auth[OPENAPI_WIRE_TOKEN_MAX + 16];
     char *url = url_build(w, req->target);
     if (!url) return -1;
-    const char *headers[5] = { "Content-Type", "application/json; charset=utf-8", NULL };
+    const char *ctype = req->content_type ? req->content_type : "application/json; charset=utf-8";
+    const char *headers[5] = { "Content-Type", ctype, NULL };
     if (req->token) {
         snprintf(auth, sizeof auth, "Bearer %s", req->token);
-        const char *with_auth[5] = { "Authorization", auth,
-                                     "Content-Type", "application/json; charset=utf-8", NULL };
+        const char *with_auth[5] = { "Authorization", auth, "Content-Type", ctype, NULL };
         memcpy(headers, with_auth, sizeof headers);
     }
     struct http_client_request hr = { .method = req->method, .url = url, .headers = headers,
         .body = req->body, .body_len = req->body_len,
-        .timeout_ms = req->timeout_ms > 1 ? req->timeout_ms : 1, .max_response = w->max_response };
+        .timeout_ms = req->timeout_ms > 1 ? req->timeout_ms : 1,
+        .max_response = req->max_response ? req->max_response : w->max_response };
+    wc->raw = req->raw;
     wc->wire = w;
     wc->done = done;
     wc->arg = arg;

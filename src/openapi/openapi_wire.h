@@ -27,6 +27,11 @@ struct openapi_wire_answer {
     int token_invalid;             /* code 99991663, 99991664 or 99991671 */
     int rate_limited;              /* code 99991400 or HTTP 429 */
     int reset_ms;                  /* x-ogw-ratelimit-reset in ms; 1000 when absent */
+    /* raw requests with err.code 0: the body, malloc'd (taken by setting it NULL), and
+       its Content-Type and Content-Disposition (printable, cut to fit) */
+    char *raw;
+    size_t raw_len;
+    char content_type[128], disposition[512];
 };
 
 struct openapi_wire {
@@ -42,6 +47,9 @@ struct openapi_wire_req {
     const char *body;              /* JSON bytes or NULL; copied by the transport */
     size_t body_len;
     int timeout_ms;                /* the HTTP request's bound */
+    const char *content_type;      /* NULL: JSON */
+    size_t max_response;           /* 0: the wire's */
+    int raw;                       /* 1: a 2xx answer that is not JSON is a success too */
 };
 
 typedef void (*openapi_wire_fn)(void *arg, struct openapi_wire_answer *ans);
@@ -51,6 +59,7 @@ struct openapi_wire_call {
     struct openapi_wire *wire;
     void *http;
     int active;                    /* 1 from send until the callback starts */
+    int raw;                       /* the request's raw flag */
     openapi_wire_fn done;
     void *arg;
 };

@@ -118,6 +118,18 @@ static char *ack_payload(int code, const char *body, size_t body_len, size_t *le
     return out;
 }
 
+/* The peer's unknown fields go back in the ack (it is the same frame), but only those
+ * that encode to a valid field again: the decoder lets a field number 0 through, which
+ * no decoder takes back. Copies the keepers into out; returns their count. */
+static size_t valid_unknown(const frame_t *req, ProtobufCMessageUnknownField *out) {
+    size_t n = 0;
+    for (size_t i = 0; i < req->base.n_unknown_fields; i++) {
+        const ProtobufCMessageUnknownField *u = &req->base.unknown_fields[i];
+        if (u->tag >= 1 && u->tag <= 536870911u) out[n++] = *u;
+    }
+    return n;
+}
+
 uint8_t *frame_build_ack(const frame_t *req, int code, const char *body, size_t body_len,
                          unsigned long biz_rt_ms, size_t *len) {
     char rt[24];
@@ -126,11 +138,15 @@ uint8_t *frame_build_ack(const frame_t *req, int code, const char *body, size_t 
     biz_rt.key = "biz_rt";
     biz_rt.value = rt;
     Pbbp2__Header **headers = malloc((req->n_headers + 1) * sizeof *headers);
+    ProtobufCMessageUnknownField *unknown =
+        malloc((req->base.n_unknown_fields + 1) * sizeof *unknown);
     size_t payload_len;
     char *payload = ack_payload(code, body, body_len, &payload_len);
     uint8_t *out = NULL;
-    if (headers && payload) {
+    if (headers && unknown && payload) {
         frame_t ack = *req;        /* shallow: shares strings and unknown fields */
+        ack.base.unknown_fields = unknown;
+        ack.base.n_unknown_fields = valid_unknown(req, unknown);
         ack.n_headers = 0;
         for (size_t i = 0; i < req->n_headers; i++)
             if (strcmp(req->headers[i]->key, "biz_rt") != 0)
@@ -143,6 +159,7 @@ uint8_t *frame_build_ack(const frame_t *req, int code, const char *body, size_t 
         out = frame_encode(&ack, len);
     }
     free(headers);
+    free(unknown);
     free(payload);
     return out;
 }

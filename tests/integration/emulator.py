@@ -271,6 +271,28 @@ class Emulator:
     def revoke_app_tickets(self):
         return self._ok("DELETE", "/_emu/app_ticket")["revoked"]
 
+    def files(self):
+        """The uploads the emulator kept (key, kind, name, content_type, size, sha256,
+        fields, data_base64), oldest first."""
+        return self._ok("GET", "/_emu/files")
+
+    def clear_files(self):
+        return self._ok("DELETE", "/_emu/files")["cleared"]
+
+    def set_lists(self, **counts):
+        """How many items the list endpoints hold: chats=N, members=N."""
+        return self._ok("POST", "/_emu/lists", counts)
+
+    def card_updates(self):
+        """The delayed card updates received: [{token, card, received_ms}]."""
+        return self._ok("GET", "/_emu/card_updates")
+
+    def legacy_click(self, **kw):
+        """Posts an old message card's click to the card URL; kw: action, open_id,
+        open_chat_id, tenant_key..., or event (a body as is), sign, timestamp. Returns
+        {"status", "body", "token"}: what the gateway answered."""
+        return self._ok("POST", "/_emu/events", dict(kw, legacy_card=True))
+
     def api(self, method, path, body=None, token=None, query=None, headers=None):
         """One OpenAPI call as a client makes it: (status, headers, decoded JSON or text)."""
         h = dict(headers or {})

@@ -3,10 +3,12 @@
 Every wait is bounded; every process started here is stopped here. A daemon that does
 not exit 0 on SIGTERM (a leak under ASan, a crash) fails the test that ran it.
 """
+import codecs
 import http.client as httplib
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -74,23 +76,47 @@ def merge(base, over):
 
 
 class LogReader:
-    """Collects a process's combined output on a thread, so waits never block on a pipe."""
+    """Collects a process's combined output on a thread, so waits never block on a pipe.
+    text() first takes whatever the pipe already holds: a line the daemon wrote before
+    it answered a request is always seen by a test that got the answer."""
 
     def __init__(self, stream):
-        self.lines = []
+        self.fd = stream.fileno()
+        self.stream = stream
+        os.set_blocking(self.fd, False)
+        self.chunks = []
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.eof = False
         self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self.thread = threading.Thread(target=self._pump, daemon=True)
         self.thread.start()
 
-    def _pump(self, stream):
-        for raw in iter(stream.readline, b""):
+    def _drain(self):
+        """Reads all the pipe holds now; call with the lock held."""
+        while not self.eof:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            if not data:
+                self.eof = True
+                self.chunks.append(self.decoder.decode(b"", final=True))
+                return
+            self.chunks.append(self.decoder.decode(data))
+
+    def _pump(self):
+        while not self.eof:
+            select.select([self.fd], [], [], 0.2)
             with self.lock:
-                self.lines.append(raw.decode("utf-8", "replace"))
-        stream.close()
+                self._drain()
+        self.stream.close()
 
     def text(self):
         with self.lock:
-            return "".join(self.lines)
+            self._drain()
+            if len(self.chunks) > 1:
+                self.chunks = ["".join(self.chunks)]
+            return self.chunks[0] if self.chunks else ""
 
     def search(self, pattern):
         return re.search(pattern, self.text(), re.M)

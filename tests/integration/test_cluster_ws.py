@@ -64,7 +64,9 @@ class ClusterWs(GatewayCase):
         a.proc.wait(timeout=10)
         wait_until(lambda: set(acks_200(em)) >= set(sent), timeout=60,
                    what="a 200 ack for every event")
-        counts = done_counts(a, b, c)
+        # the acks can come before the log readers have the "done" lines
+        counts = wait_until(lambda: (lambda n: n if all(n[t] for t in sent.values()) else None)(
+            done_counts(a, b, c)), timeout=10, what="a done line for every event")
         self.assertEqual({t: counts[t] for t in sent.values()}, {t: 1 for t in sent.values()})
         self.assertEqual(max(acks_200(em).values()), 1)     # nothing acked 200 twice
         # some were cut short on a, and ran to the end on b or c instead
@@ -109,8 +111,8 @@ class ClusterWs(GatewayCase):
             t.join(timeout=30)
         wait_until(lambda: set(acks_200(em)) >= set(sent), timeout=60,
                    what="a 200 ack for every event")
-        counts = done_counts(*gws)
-        self.assertTrue(all(counts[t] >= 1 for t in sent.values()))
+        wait_until(lambda: all(n[t] >= 1 for n in [done_counts(*gws)] for t in sent.values()),
+                   timeout=10, what="a done line for every event")
         self.assertTrue(all(d.proc.poll() is None for d in gws))
         self.assertGreater(sum(d.metric("larkgw_events_dedup_alone_total") for d in gws), 0)
         for d in gws:

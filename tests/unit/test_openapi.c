@@ -200,7 +200,7 @@ static void test_timeout(void) {
     f->business_delay_ms = 60000;
     struct result r;
     struct openapi_req req = { "GET", "/open-apis/im/v1/chats", NULL, NULL, 0, 0, NULL,
-                               OPENAPI_TOKEN_TENANT, 50 };
+                               OPENAPI_TOKEN_TENANT, 50, NULL, 0 };
     memset(&r, 0, sizeof r);
     openapi_request(api, &req, on_result, &r);
     event_base_dispatch(f->base);
@@ -291,7 +291,7 @@ static void test_bounded_concurrency(void) {
 static void check_invalid(const char *method, const char *path, const char *query) {
     struct openapi *api;
     struct fake *f = setup(&api, NULL);
-    struct openapi_req req = { method, path, query, NULL, 0, 0, NULL, OPENAPI_TOKEN_TENANT, 0 };
+    struct openapi_req req = { method, path, query, NULL, 0, 0, NULL, OPENAPI_TOKEN_TENANT, 0, NULL, 0 };
     struct result r;
     memset(&r, 0, sizeof r);
     CHECK(openapi_request(api, &req, on_result, &r) != NULL);
@@ -318,7 +318,7 @@ static void test_app_token_and_owned_body(void) {
     struct fake *f = setup(&api, NULL);
     char *body = strdup("{\"k\":1}");
     struct openapi_req req = { "PATCH", "/open-apis/x/v1/y", NULL, body, strlen(body), 1, NULL,
-                               OPENAPI_TOKEN_APP, 0 };
+                               OPENAPI_TOKEN_APP, 0, NULL, 0 };
     struct result r;
     memset(&r, 0, sizeof r);
     openapi_request(api, &req, on_result, &r);
@@ -341,7 +341,7 @@ static void test_free_with_calls_pending(void) {
     struct result r[3];
     call_tenant(api, NULL, &r[0]);
     call_tenant(api, NULL, &r[1]);
-    struct openapi_req bad = { "BREW", "/x", NULL, NULL, 0, 0, NULL, OPENAPI_TOKEN_TENANT, 0 };
+    struct openapi_req bad = { "BREW", "/x", NULL, NULL, 0, 0, NULL, OPENAPI_TOKEN_TENANT, 0, NULL, 0 };
     openapi_request(api, &bad, on_result, &r[2]);
     event_base_loop(f->base, EVLOOP_ONCE);
     openapi_free(api);
@@ -358,6 +358,48 @@ static void test_no_secret_in_log(void) {
     CHECK(fake_nissued > 10);
 }
 
+struct raw_result {
+    int done, code;
+    char bytes[64];
+    size_t len;
+};
+
+static void on_raw(void *arg, const struct openapi_raw *raw, const struct openapi_error *err) {
+    struct raw_result *r = arg;
+    r->done++;
+    r->code = err ? err->code : 0;
+    if (raw && raw->len < sizeof r->bytes) {
+        memcpy(r->bytes, raw->body, raw->len);
+        r->len = raw->len;
+    }
+}
+
+/* openapi_request_raw: bytes out for a binary answer (after a refused token, retried like
+ * any call); a JSON error is an error. */
+static void test_raw_answers(void) {
+    struct openapi *api;
+    struct fake *f = setup(&api, NULL);
+    struct openapi_req req = { "GET", "/open-apis/im/v1/messages/om_1/resources/k", "type=file",
+                               NULL, 0, 0, NULL, OPENAPI_TOKEN_TENANT, 0, NULL, 0 };
+    struct raw_result r[2];
+    memset(r, 0, sizeof r);
+    fake_script_add(f, 200, "{\"code\":99991663,\"msg\":\"token invalid\"}", NULL);
+    fake_script_add(f, 200, "PNG\x01" "bytes", NULL);
+    openapi_request_raw(api, &req, on_raw, &r[0]);
+    event_base_dispatch(f->base);
+    CHECK_EQ_INT(r[0].done, 1);
+    CHECK_EQ_INT(r[0].code, 0);
+    CHECK(r[0].len == 9 && memcmp(r[0].bytes, "PNG\x01" "bytes", 9) == 0);
+    CHECK_EQ_INT(f->fetches_tenant, 2);
+    fake_script_add(f, 400, "{\"code\":234003,\"msg\":\"File not in msg.\"}", NULL);
+    openapi_request_raw(api, &req, on_raw, &r[1]);
+    event_base_dispatch(f->base);
+    CHECK_EQ_INT(r[1].done, 1);
+    CHECK_EQ_INT(r[1].code, 234003);
+    CHECK_EQ_INT(r[1].len, 0);
+    teardown(f, api);
+}
+
 static void run_core(void) {
     RUN(test_cache);
     RUN(test_single_flight);
@@ -366,6 +408,7 @@ static void run_core(void) {
     RUN(test_errors);
     RUN(test_cancel);
     RUN(test_bounded_concurrency);
+    RUN(test_raw_answers);
 }
 
 int main(void) {

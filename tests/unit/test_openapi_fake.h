@@ -293,7 +293,8 @@ static struct openapi_call *call_tenant(struct openapi *api, const char *tenant,
     memset(r, 0, sizeof *r);
     r->code = 12345;
     struct openapi_req req = { "POST", "/open-apis/im/v1/messages", "receive_id_type=chat_id",
-                               "{\"receive_id\":\"oc_1\"}", 21, 0, tenant, OPENAPI_TOKEN_TENANT, 0 };
+                               "{\"receive_id\":\"oc_1\"}", 21, 0, tenant, OPENAPI_TOKEN_TENANT, 0,
+                               NULL, 0 };
     return openapi_request(api, &req, on_result, r);
 }
 

@@ -94,10 +94,11 @@ static void test_real_transport(void) {
 
     struct result r1 = { 0 }, r2 = { 0 };
     struct openapi_req req = { "POST", "/open-apis/im/v1/messages", "receive_id_type=chat_id",
-                               "{\"receive_id\":\"oc_1\"}", 21, 0, NULL, OPENAPI_TOKEN_TENANT, 5000 };
+                               "{\"receive_id\":\"oc_1\"}", 21, 0, NULL, OPENAPI_TOKEN_TENANT, 5000,
+                               NULL, 0 };
     openapi_request(api, &req, on_done, &r1);
     struct openapi_req bad = { "GET", "/open-apis/err", NULL, NULL, 0, 0, NULL,
-                               OPENAPI_TOKEN_TENANT, 5000 };
+                               OPENAPI_TOKEN_TENANT, 5000, NULL, 0 };
     while (!r1.done) event_base_loop(base, EVLOOP_ONCE);
     CHECK_EQ_STR(r1.message_id, "om_1");
     CHECK_EQ_INT(business, 2);

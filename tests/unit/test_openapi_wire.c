@@ -134,7 +134,7 @@ static void test_send_sync_answer(void) {
     struct openapi_wire_call wc = { 0 };
     struct got g = { 0 };
     wire_setup(&w, &s);
-    struct openapi_wire_req req = { "GET", "/open-apis/x?a=1", "t-123", NULL, 0, 1000 };
+    struct openapi_wire_req req = { "GET", "/open-apis/x?a=1", "t-123", NULL, 0, 1000, NULL, 0, 0 };
     CHECK_EQ_INT(openapi_wire_send(&w, &wc, &req, on_answer, &g), 0);
     CHECK_EQ_INT(g.n, 1);
     CHECK(!wc.active);
@@ -161,7 +161,7 @@ static void test_send_transport_errors(void) {
         struct openapi_wire_call wc = { 0 };
         struct got g = { 0 };
         wire_setup(&w, &s);
-        struct openapi_wire_req req = { "POST", "/open-apis/auth", NULL, "{}", 2, 1000 };
+        struct openapi_wire_req req = { "POST", "/open-apis/auth", NULL, "{}", 2, 1000, NULL, 0, 0 };
         CHECK_EQ_INT(openapi_wire_send(&w, &wc, &req, on_answer, &g), 0);
         CHECK(wc.active);
         CHECK_EQ_STR(s.auth, "");
@@ -181,7 +181,7 @@ static void test_send_cancel(void) {
     struct openapi_wire_call wc = { 0 };
     struct got g = { 0 };
     wire_setup(&w, &s);
-    struct openapi_wire_req req = { "GET", "/open-apis/x", "t", NULL, 0, 1000 };
+    struct openapi_wire_req req = { "GET", "/open-apis/x", "t", NULL, 0, 1000, NULL, 0, 0 };
     CHECK_EQ_INT(openapi_wire_send(&w, &wc, &req, on_answer, &g), 0);
     openapi_wire_cancel(&wc);
     openapi_wire_cancel(&wc);
