@@ -82,6 +82,15 @@ ticks() {
     echo "$total"
 }
 
+# run_one runs in a subshell (read < <(...)): the EXIT trap of this shell does not see
+# its processes, so a failure there stops them itself.
+run_failed() {
+    tail -20 "$1" >&2
+    stop_pid "$PID"
+    stop_pid "$REDIS_PID"
+    exit 1
+}
+
 # run_one W: prints "events_per_s cpu_us_per_event"
 run_one() {
     local workers=$1
@@ -108,7 +117,7 @@ EOF
     PID=$!
     local pids=("$PID") ready=
     for _ in $(seq 200); do
-        kill -0 "$PID" 2>/dev/null || { cat "$WORK/larkgw.log" >&2; exit 1; }
+        kill -0 "$PID" 2>/dev/null || run_failed "$WORK/larkgw.log"
         # every process serving, each with its Redis connection up (or down, on purpose)
         local up=1
         [ "$SHARED" = redis ] || up=0
@@ -117,7 +126,7 @@ EOF
         [ -n "$ready" ] && break
         sleep 0.1
     done
-    [ -n "$ready" ] || { echo "bench: larkgw did not get ready" >&2; exit 1; }
+    [ -n "$ready" ] || { echo "bench: larkgw did not get ready" >&2; run_failed "$WORK/larkgw.log"; }
     if [ "$workers" -gt 1 ]; then
         # worker i on core i (the supervisor started them in order)
         local i=0 child
@@ -138,7 +147,7 @@ EOF
     stop_pid "$REDIS_PID"
     REDIS_PID=
     local line
-    line=$(grep '^BENCH ' "$WORK/wrk.out") || { cat "$WORK/wrk.out" >&2; exit 1; }
+    line=$(grep '^BENCH ' "$WORK/wrk.out") || run_failed "$WORK/wrk.out"
     eval "${line#BENCH }"
     # shellcheck disable=SC2154  # the variables come from wrk.lua's BENCH line
     awk -v req="$requests" -v bad="$non2xx" -v dur="$duration_us" -v ticks=$((t1 - t0)) \
