@@ -27,3 +27,4 @@ log     = { level = "info", format = "text" }          -- or "json"
 -- Several gateways of one app (boxes or workers): share dedup, lark.store, tokens, the
 -- app_ticket and chat order through one Redis; the password from LARKGW_REDIS_PASSWORD.
 -- redis = { url = "redis://10.0.0.7:6379/0", prefix = "larkgw:" }
+workers            = 1                                 -- processes, one per core; more than 1 needs redis

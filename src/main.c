@@ -9,6 +9,7 @@
 #include "app/config.h"
 #include "app/gateway.h"
 #include "app/options.h"
+#include "app/workers.h"
 #include "base/log.h"
 #include "emulator/emulator.h"
 #include "lua/bind_vars.h"
@@ -184,12 +185,23 @@ static int command_check(struct config *cfg) {
     return 0;
 }
 
-static int run_command(struct cli *cli) {
+/* workers = 1 is one process, as it always was; more is a supervisor that runs this
+ * command line again once per worker (those find LARKGW_WORKER set). */
+static int command_run(struct config *cfg, const struct worker_role *role, struct cli *cli,
+                       char **argv) {
+    if (role) return gateway_run(cfg, reread_config, cli, role);
+    if (cfg->workers > 1) return workers_supervise(cfg, argv);
+    return gateway_run(cfg, reread_config, cli, NULL);
+}
+
+static int run_command(struct cli *cli, char **argv) {
     struct config cfg;
-    int rc = 1;
+    struct worker_role role;
+    int rc = 1, is_worker = strcmp(cli->command, "run") == 0 && workers_role_from_env(&role);
+    if (is_worker) log_set_worker(role.index);
     if (load_config(&cfg, cli) == 0) {
         if (strcmp(cli->command, "run") == 0) {
-            rc = gateway_run(&cfg, reread_config, cli);
+            rc = command_run(&cfg, is_worker ? &role : NULL, cli, argv);
         } else if (strcmp(cli->command, "check") == 0) {
             rc = command_check(&cfg);
         } else if (!cli->positional) {
@@ -216,7 +228,7 @@ int main(int argc, char **argv) {
         static const char *const commands[] = { "run", "check", "replay" };
         rc = -1;
         for (int i = 0; i < 3; i++)
-            if (strcmp(cli.command, commands[i]) == 0) rc = run_command(&cli);
+            if (strcmp(cli.command, commands[i]) == 0) rc = run_command(&cli, argv);
         if (rc == -1) {
             fprintf(stderr, "larkgw: unknown command '%s'\n%s", cli.command, usage);
             rc = 2;

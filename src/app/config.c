@@ -84,6 +84,7 @@ static const struct config_key keys[] = {
     { "http.max_body", K_LONG, OFF(http.max_body), 1, 1L << 30, NULL },
     { "http.max_in_flight", K_INT, OFF(http.max_in_flight), 1, 100000, NULL },
     { "http.max_per_script", K_INT, OFF(http.max_per_script), 1, 100000, NULL },
+    { "workers", K_INT, OFF(workers), 1, 64, NULL },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -136,6 +137,7 @@ void config_init(struct config *cfg) {
     cfg->http.max_body = 8L << 20;
     cfg->http.max_in_flight = 256;
     cfg->http.max_per_script = 64;
+    cfg->workers = 1;
 }
 
 static void list_free(char ***list, size_t *n) {
@@ -520,6 +522,24 @@ static int config_validate_redis(const struct config *cfg, char *err, size_t err
     return 0;
 }
 
+/* Workers share dedup marks, lark.store and tokens through Redis: without it each
+ * would keep its own, and a retried event could run twice. */
+static int config_validate_workers(const struct config *cfg, char *err, size_t errlen) {
+    if (cfg->workers <= 1) return 0;
+    if (!cfg->redis.url || !*cfg->redis.url) {
+        snprintf(err, errlen, "key 'workers': %d workers need 'redis' (redis.url) to share "
+                              "dedup, lark.store and tokens", cfg->workers);
+        return -1;
+    }
+    if (cfg->mode != CONFIG_MODE_WS && cfg->webhook.listen &&
+        strncmp(cfg->webhook.listen, "unix:", 5) == 0) {
+        snprintf(err, errlen, "key 'webhook.listen': workers > 1 share a TCP port; "
+                              "unix: cannot be shared");
+        return -1;
+    }
+    return 0;
+}
+
 int config_validate(const struct config *cfg, char *err, size_t errlen) {
     if (!cfg->scripts || !*cfg->scripts) {
         snprintf(err, errlen, "key 'scripts': a directory is required");
@@ -544,7 +564,8 @@ int config_validate(const struct config *cfg, char *err, size_t errlen) {
                               "(their app_ticket comes by webhook): use \"webhook\"");
         return -1;
     }
-    if (config_validate_redis(cfg, err, errlen)) return -1;
+    if (config_validate_redis(cfg, err, errlen) || config_validate_workers(cfg, err, errlen))
+        return -1;
     return config_validate_admin(cfg, err, errlen);
 }
 

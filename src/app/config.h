@@ -62,6 +62,7 @@ struct config {
      * as text; strings owned by the config. */
     char **vars;
     size_t nvars;
+    int workers;              /* worker processes; 1: one process, no supervisor */
 };
 
 /* Fills defaults. */

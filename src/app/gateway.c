@@ -24,7 +24,8 @@
 #include "store/store_redis.h"
 #include "app/admin.h"
 #include "app/metrics.h"
-#include "app/options.h"
+#include "app/worker_link.h"
+#include "app/workers.h"
 #include "net/http_client.h"
 #include "net/redis.h"
 #include "ingress/webhook.h"
@@ -45,6 +46,8 @@ struct gateway {
     struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
     int stopping;
     struct ws_pool *ws;            /* the long connection; NULL in webhook mode */
+    const struct worker_role *role; /* NULL: the only process; else a supervisor's worker */
+    struct worker_link *link;      /* a worker's questions from the supervisor */
     int drained, ws_stopped;       /* stopping: exit once both are true */
     struct redis *redis;           /* shared state; NULL without redis.url */
     char degraded[200];            /* /readyz's reason while degraded */
@@ -217,22 +220,36 @@ static int gateway_signals(struct gateway *gw) {
     return 0;
 }
 
+/* The supervisor is gone: nobody would restart, reload or stop this worker. */
+static void gateway_on_link_lost(void *arg) {
+    log_warn("gateway", "the supervisor is gone: stopping");
+    gateway_stop(arg);
+}
+
 static int gateway_start_transports(struct gateway *gw) {
     const struct config *cfg = gw->cfg;
+    const struct worker_role *role = gw->role;
     if (cfg->mode == CONFIG_MODE_WEBHOOK || cfg->mode == CONFIG_MODE_BOTH) {
         struct webhook_options wo;
         options_webhook(cfg, &wo);
+        wo.reuse_port = role != NULL;
         gw->webhook = webhook_new(gw->base, &wo, gw->disp);
         if (!gw->webhook) return -1;
     }
-    if (cfg->mode == CONFIG_MODE_WS || cfg->mode == CONFIG_MODE_BOTH) {
-        struct ws_pool_options po;
-        options_ws_pool(cfg, &po);
+    struct ws_pool_options po;
+    options_ws_pool(cfg, &po);
+    if (role) po.connections = workers_share(cfg->connections, role->index, role->count);
+    if ((cfg->mode == CONFIG_MODE_WS || cfg->mode == CONFIG_MODE_BOTH) && po.connections > 0) {
         gw->ws = ws_pool_new(gw->base, &po, gw->disp, gw->http);
         if (!gw->ws) return -1;
     }
     struct admin_hooks hooks = { gw, gateway_ready, gateway_metrics, gateway_reload,
                                  gateway_degraded, gateway_jobs };
+    if (role) {
+        /* the supervisor owns the admin listener and asks each worker over the link */
+        gw->link = worker_link_serve(gw->base, role->fd, &hooks, gateway_on_link_lost, gw);
+        return gw->link ? 0 : -1;
+    }
     if (cfg->admin.listen && *cfg->admin.listen) {
         struct admin_options opt;
         options_admin(cfg, &opt);
@@ -248,6 +265,7 @@ static int gateway_start_transports(struct gateway *gw) {
  * HTTP client goes last: the long connection and the OpenAPI both use it. */
 static void gateway_free(struct gateway *gw) {
     watch_free(gw->watch);
+    worker_link_free(gw->link);
     if (gw->rt) runtime_free(gw->rt);
     bind_http_free(gw->lark_http);
     config_drop(gw->reread_cfg);
@@ -355,11 +373,13 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
     return 0;
 }
 
-int gateway_run(struct config *cfg, gateway_reread_fn reread, void *reread_arg) {
+int gateway_run(struct config *cfg, gateway_reread_fn reread, void *reread_arg,
+                const struct worker_role *role) {
     struct gateway gw;
     memset(&gw, 0, sizeof gw);
     gw.reread = reread;
     gw.reread_arg = reread_arg;
+    gw.role = role;
     int rc = 1;
     if (gateway_setup(&gw, cfg) || gateway_signals(&gw) || gateway_start_transports(&gw))
         goto done;
@@ -367,6 +387,7 @@ int gateway_run(struct config *cfg, gateway_reread_fn reread, void *reread_arg) 
     gw.watch = watch_new(gw.base, cfg->scripts ? cfg->scripts : ".", 100,
                          gateway_on_scripts_changed, &gw);
     log_info("gateway", "ready mode=%s scripts=%s", config_mode_name(cfg->mode), cfg->scripts);
+    if (gw.link) worker_link_hello(gw.link);
     /* a restarted marketplace app that lost its ticket is deaf until the next push */
     if (gw.api) openapi_request_app_ticket(gw.api);
     event_base_dispatch(gw.base);

@@ -15,7 +15,8 @@ static struct {
     enum log_level level;
     enum log_format format;
     FILE *out;
-} logger = { LOG_LEVEL_INFO, LOG_FORMAT_TEXT, NULL };
+    int worker;               /* -1: not a worker; else tagged "wN" on every record */
+} logger = { LOG_LEVEL_INFO, LOG_FORMAT_TEXT, NULL, -1 };
 
 static FILE *log_out(void) { return logger.out ? logger.out : stderr; }
 
@@ -47,6 +48,8 @@ int log_level_parse(const char *name) {
 }
 
 int log_enabled(enum log_level level) { return level >= logger.level; }
+
+void log_set_worker(int index) { logger.worker = index < 0 ? -1 : index; }
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when s does not start one:
  * overlongs, surrogates and truncated sequences are not text and get escaped. */
@@ -96,22 +99,25 @@ static void log_escape(const char *in, char *out, size_t len) {
     out[o] = '\0';
 }
 
-/* The text is already escaped: tabs are the only control bytes left. */
-static void json_escape(FILE *f, const char *s) {
-    for (; *s; s++) {
-        if (*s == '\t') {
-            fputs("\\t", f);
-            continue;
-        }
-        if (*s == '"' || *s == '\\') fputc('\\', f);
-        fputc(*s, f);
+/* The text is already escaped: tabs are the only control bytes left. Returns the
+ * bytes written to out (cut short, never past len - 1). */
+static size_t json_escape(const char *s, char *out, size_t len) {
+    size_t o = 0;
+    for (; *s && o + 2 < len; s++) {
+        if (*s == '\t' || *s == '"' || *s == '\\') out[o++] = '\\';
+        out[o++] = *s == '\t' ? 't' : *s;
     }
+    out[o] = '\0';
+    return o;
 }
 
+/* The record is built whole and written with one write(): processes sharing the file
+ * (workers, O_APPEND) or stderr never interleave inside a line. */
 static void log_vwrite(enum log_level level, const char *module, const char *fmt,
                        va_list ap) {
     if (!log_enabled(level)) return;
-    char raw[2048], msg[4 * sizeof raw], stamp[32];
+    char raw[2048], msg[4 * sizeof raw], esc[2 * sizeof msg], line[sizeof esc + 256];
+    char stamp[32], who[32] = "";
     vsnprintf(raw, sizeof raw, fmt, ap);
     log_escape(raw, msg, sizeof msg);
     struct timeval tv;
@@ -120,16 +126,27 @@ static void log_vwrite(enum log_level level, const char *module, const char *fmt
     gmtime_r(&tv.tv_sec, &tm);
     size_t n = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(stamp + n, sizeof stamp - n, ".%03dZ", (int)(tv.tv_usec / 1000));
-    FILE *f = log_out();
+    int len;
     if (logger.format == LOG_FORMAT_JSON) {
-        fprintf(f, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",\"msg\":\"",
-                stamp, level_names[level], module);
-        json_escape(f, msg);
-        fputs("\"}\n", f);
+        if (logger.worker >= 0) snprintf(who, sizeof who, "\"worker\":%d,", logger.worker);
+        json_escape(msg, esc, sizeof esc);
+        len = snprintf(line, sizeof line,
+                       "{\"ts\":\"%s\",\"level\":\"%s\",%s\"module\":\"%s\",\"msg\":\"%s\"}\n",
+                       stamp, level_names[level], who, module, esc);
     } else {
-        fprintf(f, "%s %-5s %s: %s\n", stamp, level_names[level], module, msg);
+        if (logger.worker >= 0) snprintf(who, sizeof who, "w%d ", logger.worker);
+        len = snprintf(line, sizeof line, "%s %-5s %s%s: %s\n", stamp, level_names[level], who,
+                       module, msg);
     }
+    if (len < 0) return;
+    if ((size_t)len >= sizeof line) {
+        len = (int)sizeof line - 1;
+        line[len - 1] = '\n';
+    }
+    FILE *f = log_out();
     fflush(f);
+    ssize_t w = write(fileno(f), line, (size_t)len);
+    (void)w;
 }
 
 void log_write(enum log_level level, const char *module, const char *fmt, ...) {

@@ -17,6 +17,10 @@ int log_level_parse(const char *name);
 
 int log_enabled(enum log_level level);
 
+/* Tags every later record with the worker's index ("w1 module: ..." in text, a
+ * "worker" field in JSON); -1 (the default) tags nothing. */
+void log_set_worker(int index);
+
 /* module is a short tag: "webhook", "lua", "ws"... One record is one line: the
  * formatted text has newlines written as "\\n" and other control bytes but tab, DEL and
  * bytes that are not UTF-8 as "\\xNN"; JSON records stay valid JSON. Long texts are cut. */

@@ -147,6 +147,7 @@ struct webhook *webhook_new(struct event_base *base, const struct webhook_option
         .write_timeout_ms = WRITE_TIMEOUT_MS,
         .max_connections = wopt->max_connections,
         .max_connections_per_ip = wopt->max_connections_per_ip,
+        .reuse_port = wopt->reuse_port,
     };
     w->http = http_server_new(base, wopt->listen, &opt);
     if (!w->http) {

@@ -23,6 +23,7 @@ struct webhook_options {
     int max_skew_s;                  /* timestamp window; 0 disables it */
     bool insecure;                   /* start without token or key (local testing) */
     int max_connections, max_connections_per_ip;  /* 0: the server's defaults */
+    bool reuse_port;                 /* share the port with other workers (SO_REUSEPORT) */
 };
 
 /* Binds and starts serving; NULL (logged) when the address cannot be bound, or when

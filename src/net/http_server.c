@@ -187,9 +187,9 @@ static int bind_listener(struct http_server *s, const char *listen) {
         log_error(module, "cannot listen on %s: %s", listen, evutil_gai_strerror(rc));
         return -1;
     }
-    s->listener = evconnlistener_new_bind(s->set.base, on_accept, s,
-                                          LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
-                                              LEV_OPT_CLOSE_ON_EXEC, BACKLOG,
+    unsigned flags = LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
+    if (s->set.opt.reuse_port) flags |= LEV_OPT_REUSEABLE_PORT;
+    s->listener = evconnlistener_new_bind(s->set.base, on_accept, s, flags, BACKLOG,
                                           ai->ai_addr, (int)ai->ai_addrlen);
     evutil_freeaddrinfo(ai);
     if (!s->listener) {

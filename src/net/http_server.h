@@ -43,6 +43,9 @@ struct http_server_options {
      * line "refused 503 from IP:PORT: ..." at most once a second. */
     int max_connections;
     int max_connections_per_ip;
+    /* SO_REUSEPORT: several processes bind the same port and the kernel spreads new
+     * connections over them (workers). TCP listen addresses only. */
+    int reuse_port;
 };
 
 /* What a server holds and has refused, for tests and metrics. */

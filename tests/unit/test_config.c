@@ -175,6 +175,27 @@ static void test_redis_keys(void) {
     config_free(&c);
 }
 
+/* More than one worker would keep dedup and lark.store per process without Redis. */
+static void test_workers_need_redis(void) {
+    struct config c;
+    char err[256] = "";
+    config_init(&c);
+    CHECK_EQ_INT(c.workers, 1);
+    CHECK_EQ_INT(config_set(&c, "workers", "65", err, sizeof err), -1);
+    CHECK_CONTAINS(err, "key 'workers'");
+    CHECK_EQ_INT(config_set(&c, "workers", "2", err, sizeof err), 0);
+    CHECK_EQ_INT(config_validate(&c, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "key 'workers'");
+    CHECK_CONTAINS(err, "'redis'");
+    CHECK_EQ_INT(config_set(&c, "redis.url", "redis://127.0.0.1:6379/0", err, sizeof err), 0);
+    CHECK_EQ_INT(config_validate(&c, err, sizeof err), 0);
+    CHECK_EQ_INT(config_set(&c, "mode", "webhook", err, sizeof err), 0);
+    CHECK_EQ_INT(config_set(&c, "webhook.listen", "unix:/tmp/x.sock", err, sizeof err), 0);
+    CHECK_EQ_INT(config_validate(&c, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "key 'webhook.listen'");
+    config_free(&c);
+}
+
 int main(void) {
     RUN(test_defaults);
     RUN(test_every_design_key);
@@ -182,5 +203,6 @@ int main(void) {
     RUN(test_set_and_env);
     RUN(test_admin_token_beyond_loopback);
     RUN(test_redis_keys);
+    RUN(test_workers_need_redis);
     return test_report();
 }

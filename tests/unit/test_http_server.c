@@ -141,6 +141,31 @@ static void test_defaults(void) {
     http_server_free(s);
 }
 
+/* reuse_port: a second server binds the same port (as a second worker does); without
+ * it the second bind fails. */
+static void test_reuse_port(void) {
+    struct http_server_options opt = {
+        .module = "testsrv", .handler = handler, .max_body = 1000, .reuse_port = 1,
+    };
+    struct http_server *a = http_server_new(base, "127.0.0.1:0", &opt);
+    CHECK(a != NULL);
+    if (!a) return;
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", http_server_port(a));
+    struct http_server *b = http_server_new(base, listen, &opt);
+    CHECK(b != NULL);
+    CHECK_EQ_INT(b ? http_server_port(b) : -1, http_server_port(a));
+    opt.reuse_port = 0;
+    struct http_server *c = http_server_new(base, listen, &opt);
+    CHECK(c == NULL);
+    calls = 0;
+    expect_served(a);
+    http_server_free(a);
+    expect_served(b);          /* the port lives on with the other server */
+    CHECK_EQ_INT(calls, 2);
+    http_server_free(b);
+}
+
 int main(void) {
     snprintf(log_path, sizeof log_path, "/tmp/test_http_server.%d.log", (int)getpid());
     unlink(log_path);
@@ -150,6 +175,7 @@ int main(void) {
     RUN(test_total_cap_and_log_rate);
     RUN(test_emfile_shed);
     RUN(test_defaults);
+    RUN(test_reuse_port);
     event_base_free(base);
     log_close();
     unlink(log_path);

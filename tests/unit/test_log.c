@@ -84,6 +84,21 @@ static void test_file_is_0600_and_level_filters(void) {
     CHECK_EQ_INT(log_level_parse("loud"), -1);
 }
 
+/* Workers share one file: each record says whose it is. */
+static void test_worker_tag(void) {
+    log_set_worker(3);
+    char *text = log_one(LOG_FORMAT_TEXT, "hello");
+    CHECK_CONTAINS(text, "INFO  w3 test: hello\n");
+    free(text);
+    text = log_one(LOG_FORMAT_JSON, "hello");
+    CHECK_CONTAINS(text, "\"worker\":3,\"module\":\"test\"");
+    free(text);
+    log_set_worker(-1);
+    text = log_one(LOG_FORMAT_TEXT, "hello");
+    CHECK_CONTAINS(text, "INFO  test: hello\n");
+    free(text);
+}
+
 int main(void) {
     snprintf(path, sizeof path, "/tmp/larkgw-test-log-%d", (int)getpid());
     RUN(test_newline_is_escaped);
@@ -92,6 +107,7 @@ int main(void) {
     RUN(test_json_stays_one_valid_line);
     RUN(test_long_message_is_cut_on_an_escape);
     RUN(test_file_is_0600_and_level_filters);
+    RUN(test_worker_tag);
     unlink(path);
     return test_report();
 }
