@@ -28,6 +28,8 @@ bench: build
 	@SCENARIO=echo bench/run.sh $(BUILD)/larkgw
 	@bench/reload.sh $(BUILD)/larkgw
 	@bench/stream.sh $(BUILD)/larkgw
+	@bench/redis.sh $(BUILD)/larkgw
+	@bench/workers.sh $(BUILD)/larkgw
 
 # 20 minutes over both transports with a reload every 10 s (SOAK_SECONDS, SOAK_RATE).
 soak: build

@@ -1,7 +1,8 @@
 # Shared by the bench scripts (sourced): tool checks, a work directory removed on exit
 # with the daemons the script started, free loopback ports.
 #   bench_need TOOL...          exits when one is missing
-#   bench_workdir NAME          sets WORK; PID and EMU_PID are stopped on exit
+#   bench_workdir NAME          sets WORK; PID, EMU_PID and REDIS_PID are stopped on exit
+#                               (each given STOP_WAIT tenths of a second, default 50)
 #   free_port                   prints a free loopback port
 
 bench_need() {
@@ -14,7 +15,7 @@ bench_need() {
 stop_pid() {
     if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
         kill -TERM "$1" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq "${STOP_WAIT:-50}"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$1" 2>/dev/null || true
     fi
 }
@@ -22,6 +23,7 @@ stop_pid() {
 bench_cleanup() {
     stop_pid "$PID"
     stop_pid "$EMU_PID"
+    stop_pid "$REDIS_PID"
     rm -rf "$WORK"
 }
 
@@ -29,6 +31,7 @@ bench_workdir() {
     WORK=$(mktemp -d "/tmp/larkgw-$1.XXXXXX")
     PID=
     EMU_PID=
+    REDIS_PID=
     trap bench_cleanup EXIT
 }
 

@@ -37,30 +37,10 @@ KEY=bench-encrypt-key-5d2c
 TOKEN=bench-token-81f0
 WEBHOOK_PATH=/webhook/event
 
-for tool in wrk taskset cc python3 redis-server; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps)" >&2; exit 1; }
-done
-
-WORK=$(mktemp -d /tmp/larkgw-bench-workers.XXXXXX)
-PID=
-REDIS_PID=
-stop_pid() {
-    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
-        kill -TERM "$1" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$1" 2>/dev/null || true
-    fi
-}
-cleanup() {
-    stop_pid "$PID"
-    stop_pid "$REDIS_PID"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+STOP_WAIT=100
+. "$(dirname "$0")/lib.sh"
+bench_need wrk taskset cc python3 redis-server
+bench_workdir bench-workers
 PORT=$(free_port)
 ADMIN=$(free_port)
 REDIS_PORT=$(free_port)
