@@ -8,6 +8,7 @@
 #include "base/util.h"
 #include "crypto/crypto.h"
 #include "event/dispatch.h"
+#include "ingress/webhook_verify.h"
 
 #define SHA1_HEX_LEN (2 * CRYPTO_SHA1_LEN)
 #define EVENT_ID_HEX 32
@@ -15,19 +16,6 @@
 static int refuse(struct webhook_legacy_verdict *out, int status, const char *reason) {
     out->reason = reason;
     return status;
-}
-
-/* Digits only, at most 18 of them: no sign, no spaces, no overflow. */
-static int parse_timestamp(const char *s, long long *ts) {
-    long long t = 0;
-    size_t i = 0;
-    for (; s[i]; i++) {
-        if (s[i] < '0' || s[i] > '9' || i >= 18) return -1;
-        t = t * 10 + (s[i] - '0');
-    }
-    if (i == 0) return -1;
-    *ts = t;
-    return 0;
 }
 
 /* hex SHA-1 of the parts one after another, into want (SHA1_HEX_LEN + 1); -1 out of
@@ -52,7 +40,7 @@ static int sha1_hex(const char *const parts[], const size_t lens[], int n, char 
 static int check_signature(const char *token, int max_skew_s, const struct webhook_input *in,
                            struct webhook_legacy_verdict *out) {
     long long ts;
-    if (parse_timestamp(in->timestamp, &ts) < 0)
+    if (webhook_verify_parse_timestamp(in->timestamp, &ts) < 0)
         return refuse(out, 401, "malformed X-Lark-Request-Timestamp");
     long long skew = in->now > ts ? in->now - ts : ts - in->now;
     if (max_skew_s > 0 && skew > max_skew_s)

@@ -90,8 +90,7 @@ static int decrypt_body(const struct webhook_verifier *v, const struct webhook_i
     return rc;
 }
 
-/* Digits only, at most 18 of them: no sign, no spaces, no overflow. */
-static int parse_timestamp(const char *s, long long *ts) {
+int webhook_verify_parse_timestamp(const char *s, long long *ts) {
     long long t = 0;
     size_t i = 0;
     for (; s[i]; i++) {
@@ -106,7 +105,7 @@ static int parse_timestamp(const char *s, long long *ts) {
 static int check_signature(const struct webhook_verifier *v, const struct webhook_input *in,
                            struct webhook_verdict *out) {
     long long ts;
-    if (parse_timestamp(in->timestamp, &ts) < 0)
+    if (webhook_verify_parse_timestamp(in->timestamp, &ts) < 0)
         return refuse(out, 401, "malformed X-Lark-Request-Timestamp");
     long long skew = in->now > ts ? in->now - ts : ts - in->now;
     if (v->max_skew_s > 0 && skew > v->max_skew_s)

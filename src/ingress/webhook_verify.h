@@ -30,6 +30,10 @@ struct webhook_verdict {
 /* encrypt_key NULL or "" selects plain mode. */
 void webhook_verifier_init(struct webhook_verifier *v, const char *encrypt_key, int max_skew_s);
 
+/* A signature header's timestamp: digits only, at most 18 of them (no sign, no spaces,
+ * no overflow). 0 with *ts set, or -1. Shared with the legacy card verifier. */
+int webhook_verify_parse_timestamp(const char *s, long long *ts);
+
 /* Bytes of scratch webhook_verify needs for a body of len bytes. */
 size_t webhook_scratch_size(size_t len);
 
