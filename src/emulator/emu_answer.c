@@ -42,3 +42,14 @@ uint64_t emu_wall_ms(void) {
     gettimeofday(&tv, NULL);
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
+
+int emu_call_violation(struct emu_call *c, const char *field, const char *description) {
+    cJSON *a = emu_call_answer(c, 400, 99992402, "field validation failed");
+    cJSON *list = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(a, "error"),
+                                         "field_violations");
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddStringToObject(v, "field", field);
+    cJSON_AddStringToObject(v, "description", description);
+    cJSON_AddItemToArray(list, v);
+    return -1;
+}

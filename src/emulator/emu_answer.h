@@ -40,6 +40,10 @@ struct emu_call {
  * the HTTP status; returns the object for the caller to add to (NULL: out of memory). */
 cJSON *emu_call_answer(struct emu_call *c, int status, long code, const char *msg);
 
+/* Answers 400 with the platform's field validation error (99992402) naming field, as
+ * error.field_violations; returns -1 for the caller to pass on. */
+int emu_call_violation(struct emu_call *c, const char *field, const char *description);
+
 /* obj's member name (case-sensitive), NULL when absent. */
 const cJSON *emu_json_get(const cJSON *obj, const char *name);
 

@@ -23,7 +23,6 @@
 #define STORED_MAX 256
 #define STORED_BYTES_MAX (256 << 20)
 #define LIST_DATA_MAX (64 << 10)
-#define CODE_FIELDS 99992402
 #define CODE_TOO_BIG 234006
 #define CODE_NOT_FOUND 234003
 
@@ -65,17 +64,6 @@ static void keep(struct emu_files *f, struct stored *s) {
     f->bytes += s->len;
 }
 
-static int violation(struct emu_call *c, const char *field, const char *description) {
-    cJSON *a = emu_call_answer(c, 400, CODE_FIELDS, "field validation failed");
-    cJSON *list = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(a, "error"),
-                                         "field_violations");
-    cJSON *v = cJSON_CreateObject();
-    cJSON_AddStringToObject(v, "field", field);
-    cJSON_AddStringToObject(v, "description", description);
-    cJSON_AddItemToArray(list, v);
-    return 0;
-}
-
 static int text_is(const struct emu_part *p, const char *const *allowed) {
     for (; *allowed; allowed++)
         if (p->len == strlen(*allowed) && memcmp(p->data, *allowed, p->len) == 0) return 1;
@@ -105,10 +93,10 @@ static int parse_form(struct emu_call *c, struct emu_part *parts) {
     char boundary[EMU_MULTIPART_BOUNDARY_MAX + 1];
     const char *err = NULL;
     if (emu_multipart_boundary(emu_req_header(c->r, "Content-Type"), boundary) < 0)
-        return violation(c, "Content-Type", "multipart/form-data with a boundary expected"), -1;
+        return emu_call_violation(c, "Content-Type", "multipart/form-data with a boundary expected"), -1;
     int n = emu_multipart_parse(boundary, c->r->body, c->r->body_len, parts,
                                 EMU_MULTIPART_PARTS_MAX, &err);
-    if (n < 0) return violation(c, "body", err), -1;
+    if (n < 0) return emu_call_violation(c, "body", err), -1;
     return n;
 }
 
@@ -124,10 +112,10 @@ static void upload(struct emu_call *c, int image) {
     const struct emu_part *type = emu_multipart_find(parts, n, type_field);
     const struct emu_part *name = emu_multipart_find(parts, n, "file_name");
     if (!type || !text_is(type, image ? image_types : file_types))
-        return (void)violation(c, type_field, image ? "message or avatar expected"
+        return (void)emu_call_violation(c, type_field, image ? "message or avatar expected"
                                               : "opus, mp4, pdf, doc, xls, ppt or stream expected");
-    if (!image && (!name || !name->len)) return (void)violation(c, "file_name", "required");
-    if (!data || !data->len) return (void)violation(c, field, "a non-empty file part is required");
+    if (!image && (!name || !name->len)) return (void)emu_call_violation(c, "file_name", "required");
+    if (!data || !data->len) return (void)emu_call_violation(c, field, "a non-empty file part is required");
     if (data->len > (size_t)(image ? IMAGE_MAX : FILE_MAX)) {
         emu_call_answer(c, 400, CODE_TOO_BIG, "The file size exceeds the limit.");
         return;
@@ -171,7 +159,7 @@ static void download(struct emu_call *c, const char *key) {
     char type[16];
     if (emu_req_query(c->r, "type", type, sizeof type) < 0 ||
         (strcmp(type, "image") != 0 && strcmp(type, "file") != 0))
-        return (void)violation(c, "type", "image or file expected");
+        return (void)emu_call_violation(c, "type", "image or file expected");
     const struct stored *s = find(c->emu->files, key);
     long gen = s ? -1 : generated_size(key);
     if (!s && gen < 0) {

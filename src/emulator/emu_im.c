@@ -30,17 +30,6 @@ static int one_of(const char *s, const char *const *list) {
     return 0;
 }
 
-static int field_violation(struct emu_call *c, const char *field, const char *description) {
-    cJSON *a = emu_call_answer(c, 400, 99992402, "field validation failed");
-    cJSON *list = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(a, "error"),
-                                         "field_violations");
-    cJSON *v = cJSON_CreateObject();
-    cJSON_AddStringToObject(v, "field", field);
-    cJSON_AddStringToObject(v, "description", description);
-    cJSON_AddItemToArray(list, v);
-    return -1;
-}
-
 static int invalid(struct emu_call *c, const char *ext) {
     char msg[160];
     snprintf(msg, sizeof msg, "Your request contains an invalid request parameter, ext=%s", ext);
@@ -53,11 +42,11 @@ static int check_content(struct emu_call *c, const char **msg_type, const char *
     const cJSON *t = emu_json_get(c->body, "msg_type"), *v = emu_json_get(c->body, "content");
     const cJSON *uuid = emu_json_get(c->body, "uuid");
     if (!cJSON_IsString(t) || !t->valuestring[0])
-        return field_violation(c, "msg_type", "msg_type is required");
+        return emu_call_violation(c, "msg_type", "msg_type is required");
     if (!cJSON_IsString(v))
-        return field_violation(c, "content", "content is required and must be a string");
+        return emu_call_violation(c, "content", "content is required and must be a string");
     if (uuid && (!cJSON_IsString(uuid) || strlen(uuid->valuestring) > UUID_MAX))
-        return field_violation(c, "uuid", "uuid must be a string of at most 50 characters");
+        return emu_call_violation(c, "uuid", "uuid must be a string of at most 50 characters");
     if (!one_of(t->valuestring, msg_types)) return invalid(c, "invalid msg_type");
     if (strlen(v->valuestring) > CONTENT_MAX) {
         emu_call_answer(c, 400, 230025, "The message content exceeds the length limit");
@@ -127,13 +116,13 @@ static void im_send(struct emu_call *c) {
     if (!tenant_token(c)) return;
     if (emu_req_query(c->r, "receive_id_type", type, sizeof type) != 0 ||
         !one_of(type, receive_types)) {
-        field_violation(c, "receive_id_type", "receive_id_type must be one of open_id, "
+        emu_call_violation(c, "receive_id_type", "receive_id_type must be one of open_id, "
                         "user_id, union_id, email, chat_id");
     } else if (!cJSON_IsObject(c->body)) {
-        field_violation(c, "body", "the body must be a JSON object");
+        emu_call_violation(c, "body", "the body must be a JSON object");
     } else if (!cJSON_IsString(rid) || !rid->valuestring[0] ||
                strlen(rid->valuestring) > RECEIVE_ID_MAX) {
-        field_violation(c, "receive_id", "receive_id is required");
+        emu_call_violation(c, "receive_id", "receive_id is required");
     } else if (!receive_id_fits(type, rid->valuestring)) {
         invalid(c, "invalid receive_id");
     } else if (check_content(c, &msg_type, &content) == 0) {
@@ -149,9 +138,9 @@ static void im_reply(struct emu_call *c, const char *message_id) {
     if (strncmp(message_id, "om_", 3) != 0 || !id_chars(message_id, MESSAGE_ID_MAX)) {
         invalid(c, "invalid message_id");
     } else if (!cJSON_IsObject(c->body)) {
-        field_violation(c, "body", "the body must be a JSON object");
+        emu_call_violation(c, "body", "the body must be a JSON object");
     } else if (thread && !cJSON_IsBool(thread)) {
-        field_violation(c, "reply_in_thread", "reply_in_thread must be a boolean");
+        emu_call_violation(c, "reply_in_thread", "reply_in_thread must be a boolean");
     } else if (check_content(c, &msg_type, &content) == 0) {
         answer_message(c, msg_type, content, NULL, message_id);
     }

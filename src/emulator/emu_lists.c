@@ -14,18 +14,6 @@
 #define ITEMS_MAX 100000
 #define PAGE_DEFAULT 20
 #define PAGE_MAX 100
-#define CODE_FIELDS 99992402
-
-static int violation(struct emu_call *c, const char *field, const char *description) {
-    cJSON *a = emu_call_answer(c, 400, CODE_FIELDS, "field validation failed");
-    cJSON *list = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(a, "error"),
-                                         "field_violations");
-    cJSON *v = cJSON_CreateObject();
-    cJSON_AddStringToObject(v, "field", field);
-    cJSON_AddStringToObject(v, "description", description);
-    cJSON_AddItemToArray(list, v);
-    return 0;
-}
 
 /* page_size and the start index from page_token; -1 after an error answer. */
 static int page_of(struct emu_call *c, long total, long *start, long *size) {
@@ -36,13 +24,13 @@ static int page_of(struct emu_call *c, long total, long *start, long *size) {
         char *end;
         *size = strtol(v, &end, 10);
         if (*end || *size < 1 || *size > PAGE_MAX)
-            return violation(c, "page_size", "an integer in [1, 100] expected"), -1;
+            return emu_call_violation(c, "page_size", "an integer in [1, 100] expected"), -1;
     }
     if (emu_req_query(c->r, "page_token", v, sizeof v) == 0 && v[0]) {
         char *end;
         if (strncmp(v, "pt_", 3) != 0 || (*start = strtol(v + 3, &end, 16), *end)
             || *start <= 0 || *start > total)
-            return violation(c, "page_token", "not a page token this list gave"), -1;
+            return emu_call_violation(c, "page_token", "not a page token this list gave"), -1;
     }
     return 0;
 }
