@@ -41,7 +41,7 @@ class Discovery(GatewayCase):
         self.addCleanup(em.__exit__, None, None, None)
         em.start()
         self.assertRegex(DEFAULT_APP_ID, r"^cli_[0-9a-f]{16}$")
-        self.assertIn("app_id %s," % DEFAULT_APP_ID, em.log())
+        em.wait_log("app_id %s," % DEFAULT_APP_ID)   # logged after it starts listening
         status, answer = em.discover(DEFAULT_APP_ID, DEFAULT_APP_SECRET)
         self.assertEqual((status, answer["code"]), (200, 0))
         status, answer = em.discover("cli_emulator", DEFAULT_APP_SECRET)
