@@ -296,8 +296,7 @@ static void start(struct dispatcher *d, struct inflight *f, struct envelope *env
 /* Waiting on Redis (a claim, a lease), f keeps its parsed envelope. */
 static void park(struct dispatcher *d, struct inflight *f, struct envelope *env) {
     if (env != &f->env) {
-        f->env = *env;
-        env->root = NULL;
+        envelope_move(&f->env, env);
     }
     f->parked = 1;
     f->park_prev = NULL;
@@ -573,8 +572,7 @@ static void admit(struct dispatcher *d, struct inflight *f, struct envelope *env
         f->ordered = 1;
         if (rc == 0) {  /* waits its turn: it keeps the parsed envelope until then */
             if (env != &f->env) {
-                f->env = *env;
-                env->root = NULL;
+                envelope_move(&f->env, env);
             }
             d->stats.waiting++;
             dl_insert(d, f);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/util.h"
+#include "base/json_arena.h"
 
 static const char *get_str(const cJSON *obj, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -83,18 +83,26 @@ static int parse_root(struct envelope *env, const cJSON *root, char *err, size_t
 
 int envelope_parse(struct envelope *env, const char *json, size_t len, char *err, size_t errlen) {
     memset(env, 0, sizeof *env);
-    cJSON *root = util_json_parse_one(json, len);
+    struct json_arena *arena;
+    cJSON *root = json_arena_parse(json, len, &arena);
     if (!root) return fail(err, errlen, "malformed JSON");
     if (parse_root(env, root, err, errlen) < 0) {
-        cJSON_Delete(root);
+        json_arena_free(arena);
         memset(env, 0, sizeof *env);
         return -1;
     }
     env->root = root;
+    env->arena = arena;
     return 0;
 }
 
 void envelope_free(struct envelope *env) {
-    cJSON_Delete(env->root);
+    json_arena_free(env->arena);
+    env->arena = NULL;
     env->root = NULL;
+}
+
+void envelope_move(struct envelope *to, struct envelope *from) {
+    *to = *from;
+    memset(from, 0, sizeof *from);
 }

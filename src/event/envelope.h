@@ -1,17 +1,20 @@
-/* The platform's event envelope, parsed once with cJSON: schema 2.0, schema 1.0
- * (type "event_callback") and url_verification. Bytes in, fields out; no I/O. */
+/* The platform's event envelope, parsed once with cJSON (into an arena, see
+ * base/json_arena.h): schema 2.0, schema 1.0 (type "event_callback") and
+ * url_verification. Bytes in, fields out; no I/O. */
 #ifndef LARKGW_EVENT_ENVELOPE_H
 #define LARKGW_EVENT_ENVELOPE_H
 
 #include <stddef.h>
 
 struct cJSON;
+struct json_arena;
 
 enum envelope_kind { ENVELOPE_V2, ENVELOPE_V1, ENVELOPE_CHALLENGE };
 
 /* The string fields point into root and live as long as it does; NULL when absent. */
 struct envelope {
-    struct cJSON *root;       /* owned: envelope_free deletes it */
+    struct cJSON *root;       /* read-only; lives in arena */
+    struct json_arena *arena; /* owned: envelope_free frees it */
     enum envelope_kind kind;
     const char *event_id;     /* 2.0 header.event_id, 1.0 uuid; NULL for a challenge */
     const char *event_type;   /* 2.0 header.event_type, 1.0 event.type */
@@ -30,5 +33,8 @@ struct envelope {
 int envelope_parse(struct envelope *env, const char *json, size_t len, char *err, size_t errlen);
 
 void envelope_free(struct envelope *env);
+
+/* Hands from's tree and fields to to (which holds none); from is left empty. */
+void envelope_move(struct envelope *to, struct envelope *from);
 
 #endif

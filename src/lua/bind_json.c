@@ -1,4 +1,6 @@
 #include "lua/bind.h"
+
+#include "base/json_arena.h"
 #include "lua/json.h"
 #include "lua/limits.h"
 
@@ -43,12 +45,9 @@ static int decode(lua_State *L) {
         lua_pushliteral(L, "JSON text too large for limits.memory_mb");
         return 2;
     }
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
-    while (root && end < s + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-        end++;
-    if (!root || end != s + len) {
-        cJSON_Delete(root);
+    struct json_arena *arena;
+    cJSON *root = json_arena_parse(s, len, &arena);
+    if (!root) {
         lua_pushnil(L);
         lua_pushliteral(L, "invalid JSON");
         return 2;
@@ -56,7 +55,7 @@ static int decode(lua_State *L) {
     lua_pushcfunction(L, push_tree);
     lua_pushlightuserdata(L, root);
     int rc = lua_pcall(L, 1, 1, 0);
-    cJSON_Delete(root);
+    json_arena_free(arena);
     if (rc != LUA_OK) return lua_error(L);
     return 1;
 }

@@ -27,10 +27,13 @@ void json_push(lua_State *L, const cJSON *v) {
     luaL_checkstack(L, 3, "JSON nested too deep");
     if (cJSON_IsObject(v)) {
         lua_createtable(L, 0, count_children(v));
+        /* lua_pushlstring and rawset: lua_setfield and lua_pushstring look each key up
+         * in Lua's by-address string cache first, a strcmp that never hits here */
         for (const cJSON *c = v->child; c; c = c->next) {
             if (cJSON_IsNull(c) || !c->string) continue;
+            lua_pushlstring(L, c->string, strlen(c->string));
             json_push(L, c);
-            lua_setfield(L, -2, c->string);
+            lua_rawset(L, -3);
         }
     } else if (cJSON_IsArray(v)) {
         lua_createtable(L, count_children(v), 0);
@@ -41,7 +44,7 @@ void json_push(lua_State *L, const cJSON *v) {
             lua_rawseti(L, -2, i);
         }
     } else if (cJSON_IsString(v)) {
-        lua_pushstring(L, v->valuestring);
+        lua_pushlstring(L, v->valuestring, strlen(v->valuestring));
     } else if (cJSON_IsNumber(v)) {
         push_number(L, v->valuedouble);
     } else if (cJSON_IsBool(v)) {
