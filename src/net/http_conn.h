@@ -17,6 +17,8 @@
 
 struct event;
 
+#define HTTP_CONN_SPARES 16             /* pooled request buffers per server */
+
 enum http_conn_timer {
     HTTP_CONN_TIMER_NONE,
     HTTP_CONN_TIMER_IDLE,        /* waiting for a request to begin */
@@ -32,6 +34,9 @@ struct http_conn_set {
     int open;                           /* connections holding a socket */
     time_t date_at;                     /* the Date header, formatted once a second */
     char date[HTTP_RESPONSE_DATE_LEN];
+    int nspare;                         /* request buffers between two requests */
+    char *spare[HTTP_CONN_SPARES];
+    size_t spare_cap[HTTP_CONN_SPARES];
 };
 
 /* One per connection, reused by each request on it. A deferred request whose peer left
@@ -39,12 +44,15 @@ struct http_conn_set {
 struct http_conn {
     struct http_conn_set *set;
     struct http_conn *prev, *next;
-    struct bufferevent *bev;            /* NULL once gone or taken */
+    struct bufferevent *bev;            /* writes; NULL once gone or taken */
+    struct event *rev;                  /* reads (ours, not the bufferevent's) */
     struct event *timer;
     enum http_conn_timer mode;
     struct http_request req;
     char *head, *body;                  /* the current request's head (parsed in place), body */
     size_t head_cap, body_cap, body_len;
+    char *in;                           /* input read, unparsed: in[in_start, in_end) */
+    size_t in_cap, in_start, in_end;
     size_t head_len;                    /* 0 until the current request's head is in */
     size_t searched;                    /* input bytes already searched for the head's end */
     size_t lingered;                    /* bytes discarded while closing */
