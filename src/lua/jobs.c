@@ -265,8 +265,8 @@ static void job_run_alone(struct job *jb, int64_t due, int64_t now) {
     } else {
         char tick[40];
         jobs_time_text(due, 1, tick, sizeof tick);
-        log_warn("jobs", "%s: job %s runs the tick of %s here alone: Redis is unreachable, "
-                 "so other gateways may run it too%s", jb->s->name, jb->name, tick,
+        log_warn("jobs", "%s: job %s: Redis is unreachable, so the tick of %s runs here "
+                 "alone, and maybe on other gateways too%s", jb->s->name, jb->name, tick,
                  j->alone_suppressed ? " (and earlier lines suppressed)" : "");
         j->alone_logged_ms = now;
         j->alone_suppressed = 0;

@@ -20,7 +20,9 @@
  * - Across gateways (jobs_set_redis): an every/cron tick runs on the one gateway that
  *   takes the lease "sched:<script>:<job name>:<tick ms>" in Redis; the others count it
  *   as run elsewhere. While Redis is down each gateway runs the tick itself (warned,
- *   counted as alone): availability over exactly-once. lark.after jobs take no lease. */
+ *   counted as alone): availability over exactly-once. lark.after jobs take no lease.
+ *   "No overlap" holds per gateway: a run outlasting its period elsewhere does not stop
+ *   the next tick from running here. */
 #ifndef LARKGW_LUA_JOBS_H
 #define LARKGW_LUA_JOBS_H
 
