@@ -361,6 +361,7 @@ static int gateway_setup(struct gateway *gw, struct config *cfg) {
         store_set_shared(gw->store, gw->shared_store);
     }
     if (gateway_openapi(gw) || gateway_lark_http(gw)) return -1;
+    if (gw->redis) runtime_set_redis(gw->rt, gw->redis, gw->id);  /* before jobs register */
     if (runtime_load(gw->rt, err, sizeof err)) {
         log_error("gateway", "%s", err);
         return -1;
@@ -429,11 +430,13 @@ int gateway_replay(struct config *cfg, const char *event_path) {
     memset(&gw, 0, sizeof gw);
     struct replay_result r = { 0, 0 };
     if (gateway_setup(&gw, cfg) == 0) {
+        /* a replay runs the event's handlers, not the schedules (nor takes their leases),
+         * even while it waits for Redis */
+        runtime_stop_jobs(gw.rt);
         /* lark.store on Redis answers nil, err until connected: give it a moment */
         uint64_t until = util_now_ms() + 2000;
         while (gw.redis && !redis_up(gw.redis) && util_now_ms() < until
                && event_base_loop(gw.base, EVLOOP_ONCE) == 0) {}
-        runtime_stop_jobs(gw.rt);  /* a replay runs the event's handlers, not the schedules */
         dispatcher_submit(gw.disp, json, len, EVENT_REPLAY, replay_on_reply, &r);
         /* Handlers may yield (sleep, API calls): run the loop until the reply comes. */
         while (!r.done && event_base_loop(gw.base, EVLOOP_ONCE) == 0) {}

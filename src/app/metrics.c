@@ -120,6 +120,12 @@ static const struct metric metrics[] = {
       "Scheduled job runs that raised, ran out of time or were killed", JOBS(failures) },
     { "larkgw_job_skips_total", "counter",
       "Scheduled runs skipped because the previous run was still going", JOBS(skips) },
+    { "larkgw_job_elsewhere_total", "counter",
+      "Scheduled ticks another gateway ran (it held the tick's lease in Redis)",
+      JOBS(elsewhere) },
+    { "larkgw_job_alone_total", "counter",
+      "Scheduled ticks run here without a lease, Redis being down (others may run them too)",
+      JOBS(alone) },
 };
 
 static unsigned long long metrics_value(const struct metrics_snapshot *snap,

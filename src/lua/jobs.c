@@ -4,6 +4,7 @@
 #include "lua/cron.h"
 #include "lua/script.h"
 #include "lua/tz.h"
+#include "net/redis_lease.h"
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
@@ -17,6 +18,11 @@
 #define JOBS_MAX_PENDING 10000     /* lark.after jobs handlers may leave waiting */
 #define JOBS_REARM_MS 60000        /* a clock step delays a run by at most this */
 #define JOBS_LOG_EVERY_MS 10000    /* per job, for skip and failure lines */
+/* A tick's lease lasts one period, but at least JOBS_LEASE_MIN_MS: a gateway whose timer
+ * fires seconds late (a busy loop, a clock a little behind) must still find the tick
+ * taken. At most a day: Redis keeps one key per tick. */
+#define JOBS_LEASE_MIN_MS 10000
+#define JOBS_LEASE_MAX_MS (24 * 3600 * 1000)
 
 /* What a job keeps across reloads; shared by a job, its successor and its runs. */
 struct job_state {
@@ -28,8 +34,20 @@ struct job_state {
     int64_t last_ms;               /* when the last finished run started */
     double last_duration_ms;
     char last_err[256];
+    unsigned long long elsewhere, alone;
     int64_t logged_ms;             /* rate limit of this job's log lines */
     unsigned suppressed;
+};
+
+struct job;
+
+/* A tick waiting for Redis to say whether it is ours to run. It belongs to one job at a
+ * time (a reload hands it to the successor, so the tick is neither lost nor run twice);
+ * freeing the job gives the lease back and the answer is never delivered. */
+struct job_tick {
+    struct job *jb;
+    struct redis_lease *lease;
+    int64_t due_ms;
 };
 
 struct job {
@@ -46,6 +64,7 @@ struct job {
     int fired;                     /* a lark.after that ran */
     int64_t next_ms;               /* wall clock; 0: none */
     struct event *timer;
+    struct job_tick *tick;         /* a lease asked for, not yet answered */
     struct job_state *st;
     struct job *next;
 };
@@ -58,7 +77,11 @@ struct jobs {
     void *gen;                     /* the serving generation */
     size_t pending_after;          /* handler lark.after jobs not yet fired */
     int stopped;
-    unsigned long long runs, failures, skips;
+    unsigned long long runs, failures, skips, elsewhere, alone;
+    struct redis *redis;           /* ticks are leased on it; NULL: run here */
+    char owner[100];               /* this gateway, in the leases' values */
+    int64_t alone_logged_ms;       /* one "Redis is down" line per JOBS_LOG_EVERY_MS */
+    unsigned alone_suppressed;
 };
 
 /* One run under way: keeps the state alive past its job (reload, removal). */
@@ -78,9 +101,18 @@ static void state_unref(struct job_state *st) {
     if (st && --st->refs == 0) free(st);
 }
 
+/* The lease is given back: this gateway will not run the tick. */
+static void job_tick_cancel(struct job *jb) {
+    if (!jb->tick) return;
+    redis_lease_release(jb->tick->lease);
+    free(jb->tick);
+    jb->tick = NULL;
+}
+
 static void job_free(struct job *jb) {
     if (!jb) return;
     if (jb->timer) event_free(jb->timer);
+    job_tick_cancel(jb);
     if (jb->from_handler && !jb->fired) jb->jobs->pending_after--;
     tz_free(jb->tz);
     state_unref(jb->st);
@@ -99,10 +131,16 @@ static void job_list_free(struct job *jb) {
     }
 }
 
-/* The due time after `from` (ms); 0 when there is none (a fired one-shot). */
+/* The first due time after `from` (ms); 0 when there is none (a fired one-shot).
+ * Every ticks are the multiples of the period since the epoch: each gateway, whenever
+ * it loaded, computes the same ones, and a tick's time names its lease. */
 static int64_t job_next_after(const struct job *jb, int64_t from) {
     if (jb->kind == JOBS_AFTER) return 0;
-    if (jb->kind == JOBS_EVERY) return from + (int64_t)llround(jb->seconds * 1000);
+    if (jb->kind == JOBS_EVERY) {
+        int64_t p = (int64_t)llround(jb->seconds * 1000);
+        int64_t q = from >= 0 ? from / p : -((-from + p - 1) / p);  /* floor */
+        return (q + 1) * p;
+    }
     int64_t sec = cron_next(&jb->cron, jb->tz, from >= 0 ? from / 1000 : (from - 999) / 1000);
     return sec < 0 ? 0 : sec * 1000;
 }
@@ -163,10 +201,22 @@ static void job_run_done(void *arg, int status, const char *body, size_t len) {
     free(r);
 }
 
-static void job_start(struct job *jb, int64_t now) {
+/* "2024-05-06T10:00:00Z", or with_ms "2024-05-06T10:00:00.200Z" (a tick in log lines). */
+static void jobs_time_text(int64_t ms, int with_ms, char *buf, size_t len) {
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char day[24];
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (with_ms) snprintf(buf, len, "%s.%03dZ", day, (int)(ms % 1000));
+    else snprintf(buf, len, "%sZ", day);
+}
+
+static void job_start(struct job *jb, int64_t due, int64_t now) {
     struct jobs *j = jb->jobs;
     struct job_run *r = calloc(1, sizeof *r);
     size_t n = strlen(jb->s->name) + strlen(jb->name) + 8;
+    char tick[40];
     if (r) r->label = malloc(n);
     if (!r || !r->label) {
         free(r);
@@ -179,20 +229,100 @@ static void job_start(struct job *jb, int64_t now) {
     jb->st->refs++;
     jb->st->running = 1;
     jb->st->run_started_ms = now;
-    log_debug("jobs", "%s: job %s runs", jb->s->name, jb->name);
+    jobs_time_text(due, 1, tick, sizeof tick);
+    log_debug("jobs", "%s: job %s runs the tick of %s", jb->s->name, jb->name, tick);
     const struct jobs_run run = { jb->gen, jb->s, jb->fn_ref, jb->name, jb->tenant_key };
     j->start(j->arg, &run, job_run_done, r);
 }
 
 static void job_skip(struct job *jb, int64_t now) {
     unsigned suppressed;
+    char tick[40];
     jb->st->skips++;
     jb->jobs->skips++;
-    if (job_may_log(jb->st, now, &suppressed))
+    if (!job_may_log(jb->st, now, &suppressed))
+        return;
+    if (jb->st->running) {
         log_warn("jobs", "%s: job %s skipped: its previous run (started %.1f s ago) is still "
                  "going%s", jb->s->name, jb->name,
                  (double)(now - jb->st->run_started_ms) / 1000,
                  suppressed ? " (and earlier lines suppressed)" : "");
+        return;
+    }
+    jobs_time_text(jb->tick->due_ms, 1, tick, sizeof tick);
+    log_warn("jobs", "%s: job %s skipped: Redis has not yet answered for the tick of %s%s",
+             jb->s->name, jb->name, tick, suppressed ? " (and earlier lines suppressed)" : "");
+}
+
+/* Redis is down (or the lease could not be asked for): the tick runs here, and maybe on
+ * every other gateway too. Warned at most once every JOBS_LOG_EVERY_MS for the table. */
+static void job_run_alone(struct job *jb, int64_t due, int64_t now) {
+    struct jobs *j = jb->jobs;
+    jb->st->alone++;
+    j->alone++;
+    if (j->alone_logged_ms && now - j->alone_logged_ms < JOBS_LOG_EVERY_MS) {
+        j->alone_suppressed++;
+    } else {
+        char tick[40];
+        jobs_time_text(due, 1, tick, sizeof tick);
+        log_warn("jobs", "%s: job %s: Redis is unreachable, so the tick of %s runs here "
+                 "alone, and maybe on other gateways too%s", jb->s->name, jb->name, tick,
+                 j->alone_suppressed ? " (and earlier lines suppressed)" : "");
+        j->alone_logged_ms = now;
+        j->alone_suppressed = 0;
+    }
+    job_start(jb, due, now);
+}
+
+static void job_on_lease(void *arg, enum redis_lease_result res) {
+    struct job_tick *t = arg;
+    struct job *jb = t->jb;
+    int64_t now = jobs_now_ms(), due = t->due_ms;
+    jb->tick = NULL;
+    redis_lease_keep(t->lease);  /* a held tick stays taken until its ttl lapses */
+    free(t);
+    if (res == REDIS_LEASE_TAKEN) {
+        char tick[40];
+        jb->st->elsewhere++;
+        jb->jobs->elsewhere++;
+        jobs_time_text(due, 1, tick, sizeof tick);
+        log_debug("jobs", "%s: job %s: the tick of %s is another gateway's", jb->s->name,
+                  jb->name, tick);
+    } else if (jb->st->running) {  /* a successor of another kind started one meanwhile */
+        job_skip(jb, now);
+    } else if (res == REDIS_LEASE_HELD) {
+        job_start(jb, due, now);
+    } else {
+        job_run_alone(jb, due, now);
+    }
+}
+
+/* One period (to the next tick), clamped to [JOBS_LEASE_MIN_MS, JOBS_LEASE_MAX_MS]. */
+static int job_lease_ttl(const struct job *jb, int64_t due) {
+    int64_t next = job_next_after(jb, due), ttl = next ? next - due : JOBS_LEASE_MIN_MS;
+    if (ttl < JOBS_LEASE_MIN_MS) ttl = JOBS_LEASE_MIN_MS;
+    if (ttl > JOBS_LEASE_MAX_MS) ttl = JOBS_LEASE_MAX_MS;
+    return (int)ttl;
+}
+
+/* Asks Redis whether the tick due is ours: the gateway that takes its lease runs it. */
+static void job_ask(struct job *jb, int64_t due, int64_t now) {
+    struct jobs *j = jb->jobs;
+    size_t n = strlen(jb->s->name) + strlen(jb->name) + 48;
+    char *name = malloc(n);
+    struct job_tick *t = name ? calloc(1, sizeof *t) : NULL;
+    if (t) {
+        snprintf(name, n, "sched:%s:%s:%lld", jb->s->name, jb->name, (long long)due);
+        *t = (struct job_tick){ jb, NULL, due };
+        jb->tick = t;  /* before acquiring: the answer never comes before it returns */
+        t->lease = redis_lease_acquire(j->redis, name, j->owner, job_lease_ttl(jb, due), 0,
+                                       job_on_lease, t);
+    }
+    free(name);
+    if (t && t->lease) return;
+    free(t);
+    jb->tick = NULL;
+    job_run_alone(jb, due, now);  /* out of memory: as if Redis were down */
 }
 
 static void job_unlink(struct job *jb) {
@@ -207,20 +337,22 @@ static void job_on_timer(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     struct job *jb = arg;
+    struct jobs *j = jb->jobs;
     int64_t now = jobs_now_ms();
-    if (jb->jobs->stopped) return;
+    if (j->stopped) return;
     if (now < jb->next_ms) {  /* a re-arm on the way, or the clock went back */
         job_arm(jb);
         return;
     }
     int64_t due = jb->next_ms;
-    if (jb->st->running) job_skip(jb, now);
-    else job_start(jb, now);
+    if (jb->st->running || jb->tick) job_skip(jb, now);
+    else if (j->redis && jb->kind != JOBS_AFTER) job_ask(jb, due, now);
+    else job_start(jb, due, now);
     if (jb->kind == JOBS_AFTER) {
         jb->fired = 1;
         jb->next_ms = 0;
         if (jb->from_handler) {  /* its run holds the function now */
-            jb->jobs->pending_after--;
+            j->pending_after--;
             luaL_unref(jb->s->L, LUA_REGISTRYINDEX, jb->fn_ref);
             job_unlink(jb);
             jb->from_handler = 0;
@@ -229,9 +361,7 @@ static void job_on_timer(evutil_socket_t fd, short what, void *arg) {
         return;
     }
     /* runs missed while the loop was stuck are not replayed */
-    int64_t next = job_next_after(jb, due);
-    while (next && next <= now) next = job_next_after(jb, jb->kind == JOBS_EVERY ? next : now);
-    jb->next_ms = next;
+    jb->next_ms = job_next_after(jb, now);
     job_arm(jb);
 }
 
@@ -258,10 +388,17 @@ void jobs_begin(struct jobs *j) {
 
 void jobs_abort(struct jobs *j) { jobs_begin(j); }
 
+void jobs_set_redis(struct jobs *j, struct redis *r, const char *owner) {
+    j->redis = r;
+    snprintf(j->owner, sizeof j->owner, "%s", owner ? owner : "");
+}
+
 void jobs_stop(struct jobs *j) {
     j->stopped = 1;
-    for (struct job *jb = j->serving; jb; jb = jb->next)
+    for (struct job *jb = j->serving; jb; jb = jb->next) {
         if (jb->timer) evtimer_del(jb->timer);
+        job_tick_cancel(jb);
+    }
 }
 
 static const char *jobs_kind_name(enum jobs_kind k) {
@@ -379,7 +516,8 @@ static int job_same_schedule(const struct job *a, const struct job *b) {
 }
 
 /* The new job takes over the old one's state, and its due time if the schedule is the
- * same: the timer goes on as if no reload had happened. */
+ * same: the timer goes on as if no reload had happened. A tick whose lease Redis has
+ * not answered yet becomes the new job's (run by its function if held). */
 static void job_take_over(struct job *jb, struct job *old) {
     state_unref(jb->st);
     jb->st = old->st;
@@ -387,6 +525,11 @@ static void job_take_over(struct job *jb, struct job *old) {
     if (job_same_schedule(jb, old)) {
         jb->next_ms = old->next_ms;
         jb->fired = old->fired;
+    }
+    if (old->tick && jb->kind != JOBS_AFTER) {
+        jb->tick = old->tick;
+        jb->tick->jb = jb;
+        old->tick = NULL;
     }
 }
 
@@ -417,18 +560,17 @@ void jobs_get_stats(const struct jobs *j, struct jobs_stats *out) {
     out->runs = j->runs;
     out->failures = j->failures;
     out->skips = j->skips;
+    out->elsewhere = j->elsewhere;
+    out->alone = j->alone;
 }
 
 static void json_time(cJSON *o, const char *key, int64_t ms) {
+    char buf[40];
     if (!ms) {
         cJSON_AddNullToObject(o, key);
         return;
     }
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char buf[32];
-    gmtime_r(&t, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    jobs_time_text(ms, 0, buf, sizeof buf);
     cJSON_AddStringToObject(o, key, buf);
 }
 
@@ -449,6 +591,8 @@ static cJSON *job_json(const struct job *jb) {
     cJSON_AddNumberToObject(o, "runs", (double)st->runs);
     cJSON_AddNumberToObject(o, "failures", (double)st->failures);
     cJSON_AddNumberToObject(o, "skips", (double)st->skips);
+    cJSON_AddNumberToObject(o, "elsewhere", (double)st->elsewhere);
+    cJSON_AddNumberToObject(o, "alone", (double)st->alone);
     json_time(o, "last_run", st->has_last ? st->last_ms : 0);
     if (st->has_last) {
         cJSON_AddStringToObject(o, "last_result", st->last_ok ? "ok" : "failed");

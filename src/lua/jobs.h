@@ -15,7 +15,14 @@
  *   the reload) and its counters. Old jobs without a successor stop; lark.after jobs made
  *   by handlers belong to their generation and are cancelled with it.
  * - Times are wall-clock; timers are re-armed at least every minute, so a step of the
- *   system clock delays a run by at most that. */
+ *   system clock delays a run by at most that. lark.every ticks fall on multiples of
+ *   the period since the epoch, so every gateway computes the same tick times.
+ * - Across gateways (jobs_set_redis): an every/cron tick runs on the one gateway that
+ *   takes the lease "sched:<script>:<job name>:<tick ms>" in Redis; the others count it
+ *   as run elsewhere. While Redis is down each gateway runs the tick itself (warned,
+ *   counted as alone): availability over exactly-once. lark.after jobs take no lease.
+ *   "No overlap" holds per gateway: a run outlasting its period elsewhere does not stop
+ *   the next tick from running here. */
 #ifndef LARKGW_LUA_JOBS_H
 #define LARKGW_LUA_JOBS_H
 
@@ -25,6 +32,7 @@
 #include "lua/runtime.h"
 
 struct event_base;
+struct redis;
 struct script;
 struct jobs;
 
@@ -58,8 +66,13 @@ typedef void (*jobs_start_fn)(void *arg, const struct jobs_run *run, runtime_don
 
 /* base NULL (larkgw check): registrations are validated, nothing is ever armed. */
 struct jobs *jobs_new(struct event_base *base, jobs_start_fn start, void *arg);
-/* Stops every timer and frees the table; runs still going keep what they need. */
+/* Stops every timer, gives back the leases still asked for, and frees the table; runs
+ * still going keep what they need. */
 void jobs_free(struct jobs *j);
+
+/* Every/cron ticks are leased on r from now on, owner naming this gateway in the lease
+ * (copied). r must outlive the table. NULL: each tick runs here, as without Redis. */
+void jobs_set_redis(struct jobs *j, struct redis *r, const char *owner);
 
 /* A generation starts loading: top-level registrations from now on are staged. */
 void jobs_begin(struct jobs *j);
@@ -73,17 +86,21 @@ int jobs_add(struct jobs *j, const struct jobs_def *d, int in_handler, char *err
 void jobs_commit(struct jobs *j, void *gen);
 /* Loading failed: the staged jobs are dropped (their scripts are already closed). */
 void jobs_abort(struct jobs *j);
-/* Shutdown: no job starts any more; runs still going end as handlers do. */
+/* Shutdown: no job starts any more (leases still asked for are given back); runs still
+ * going end as handlers do. */
 void jobs_stop(struct jobs *j);
 
 struct jobs_stats {
     unsigned long long jobs;      /* serving jobs (one-shots that fired excluded) */
     unsigned long long runs, failures, skips;  /* since the start */
+    unsigned long long elsewhere; /* ticks whose lease another gateway held */
+    unsigned long long alone;     /* ticks run here without a lease, Redis being down */
 };
 void jobs_get_stats(const struct jobs *j, struct jobs_stats *out);
 
 /* {"jobs":[{script, name, kind, spec, tz, next_run, running, runs, failures, skips,
- * last_run, last_result, last_error, last_duration_ms}]} for GET /admin/jobs, malloc'd
+ * elsewhere, alone, last_run, last_result, last_error, last_duration_ms}]} for GET
+ * /admin/jobs, malloc'd
  * (free()); NULL when out of memory. */
 char *jobs_json(const struct jobs *j);
 

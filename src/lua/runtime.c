@@ -135,6 +135,10 @@ void runtime_set_http(struct runtime *rt, struct bind_http *http) {
     sched_io(rt->sched)->http = http;
 }
 
+void runtime_set_redis(struct runtime *rt, struct redis *r, const char *owner) {
+    jobs_set_redis(rt->jobs, r, owner);
+}
+
 void runtime_set_vars(struct runtime *rt, const struct bind_vars_options *vars) {
     rt->vars = vars;
 }
@@ -534,6 +538,8 @@ void runtime_get_job_stats(const struct runtime *rt, struct runtime_job_stats *o
     out->runs = js.runs;
     out->failures = js.failures;
     out->skips = js.skips;
+    out->elsewhere = js.elsewhere;
+    out->alone = js.alone;
 }
 
 void runtime_stop_jobs(struct runtime *rt) { jobs_stop(rt->jobs); }

@@ -11,6 +11,7 @@ struct event_base;
 struct runtime;
 struct cJSON;
 struct openapi;
+struct redis;
 struct store;
 struct bind_http;
 struct bind_vars_options;
@@ -52,6 +53,11 @@ void runtime_set_http(struct runtime *rt, struct bind_http *http);
 /* lark.vars for the generations loaded from now on (NULL: empty); v and its strings
  * must stay valid while they serve. */
 void runtime_set_vars(struct runtime *rt, const struct bind_vars_options *vars);
+
+/* The Redis shared with the other gateways: every/cron ticks then run on the one gateway
+ * that takes the tick's lease (owner names this gateway in it; copied). r must outlive
+ * the runtime. Unset or NULL: every tick runs here. */
+void runtime_set_redis(struct runtime *rt, struct redis *r, const char *owner);
 
 /* The store behind lark.store, shared by every script and kept across reloads; it must
  * outlive the runtime. Unset, the runtime makes its own from opts->store_* on first load. */
@@ -104,13 +110,15 @@ size_t runtime_retired_count(const struct runtime *rt);
 
 /* Schedules (lark.every/cron/after) of the serving generation, as JSON for GET
  * /admin/jobs: {"jobs":[{script, name, kind, spec, tz, next_run, running, runs,
- * failures, skips, last_run, last_result, last_error, last_duration_ms}]}. malloc'd
- * (free()), NULL when out of memory. */
+ * failures, skips, elsewhere, alone, last_run, last_result, last_error,
+ * last_duration_ms}]}. malloc'd (free()), NULL when out of memory. */
 char *runtime_jobs_json(const struct runtime *rt);
 
 struct runtime_job_stats {
     unsigned long long jobs;                   /* registered and still to run */
     unsigned long long runs, failures, skips;  /* since the start */
+    unsigned long long elsewhere;  /* ticks another gateway ran (it held the lease) */
+    unsigned long long alone;      /* ticks run here without a lease, Redis being down */
 };
 void runtime_get_job_stats(const struct runtime *rt, struct runtime_job_stats *out);
 

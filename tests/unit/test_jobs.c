@@ -7,6 +7,7 @@
 #include "test_openapi_fake.h"
 
 #include <event2/event.h>
+#include <time.h>
 
 #include "lua/runtime.h"
 
@@ -271,6 +272,59 @@ static void test_every_in_handler(void) {
     teardown(&e);
 }
 
+static int64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "2024-05-06T10:00:07Z": the next multiple of period_s after ms, as /admin/jobs says. */
+static void next_tick_text(int64_t ms, int64_t period_s, char *buf, size_t len) {
+    time_t t = (time_t)((ms / (period_s * 1000) + 1) * period_s);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The job's next run is the next multiple of its period since the epoch, whenever the
+ * script loaded (a tick boundary passing during the load allows either side). */
+static void check_next_tick(struct env *e, int64_t before, int64_t after, const char *spec,
+                            int64_t period_s) {
+    char *json = runtime_jobs_json(e->fx.rt);
+    char a[80], b[80], ta[32], tb[32];
+    next_tick_text(before, period_s, ta, sizeof ta);
+    next_tick_text(after, period_s, tb, sizeof tb);
+    snprintf(a, sizeof a, "\"spec\":\"%s\",\"next_run\":\"%s\"", spec, ta);
+    snprintf(b, sizeof b, "\"spec\":\"%s\",\"next_run\":\"%s\"", spec, tb);
+    CHECK_CONTAINS(json, strstr(json, a) ? a : b);
+    free(json);
+}
+
+/* Every ticks are wall-clock multiples of the period, the same on every gateway; a
+ * reload keeps the tick of an unchanged schedule and aligns a changed one afresh. */
+static void test_every_ticks_are_aligned(void) {
+    struct env e;
+    setup(&e, "lark.every(7, function() end, { name = 'seven' })\n"
+              "lark.every(3600, function() end, { name = 'hourly' })\n");
+    int64_t before = wall_ms();
+    CHECK_EQ_INT(load(&e), 0);
+    int64_t after = wall_ms();
+    check_next_tick(&e, before, after, "7 s", 7);
+    check_next_tick(&e, before, after, "3600 s", 3600);
+    char *json = runtime_jobs_json(e.fx.rt);
+    CHECK_CONTAINS(json, ":00:00Z\"");   /* the hourly one: on the hour */
+    free(json);
+    /* no loop ran since: the carried tick is still the one computed at the first load */
+    fx_write(&e.fx, "bot.lua", "lark.every(7, function() end, { name = 'seven' })\n"
+                               "lark.every(11, function() end, { name = 'hourly' })\n");
+    int64_t again = wall_ms();
+    CHECK_EQ_INT(load(&e), 0);
+    int64_t again_after = wall_ms();
+    check_next_tick(&e, before, after, "7 s", 7);
+    check_next_tick(&e, again, again_after, "11 s", 11);
+    teardown(&e);
+}
+
 int main(void) {
     (void)call_tenant;  /* the fake's helper for direct OpenAPI calls; jobs use lark.api */
     RUN(test_every_runs_and_fails_with_name);
@@ -282,5 +336,6 @@ int main(void) {
     RUN(test_registration_errors);
     RUN(test_zone_from_tz);
     RUN(test_every_in_handler);
+    RUN(test_every_ticks_are_aligned);
     return test_report();
 }
