@@ -24,7 +24,7 @@ static void *script_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         return NULL;
     }
     if (nsize > old && s->mem_limit && s->mem_used - old + nsize > s->mem_limit) return NULL;
-    void *p = realloc(ptr, nsize);
+    void *p = ptr ? realloc(ptr, nsize) : malloc(nsize);   /* most are new: skip realloc's detour */
     if (!p) return NULL;
     s->mem_used = s->mem_used - old + nsize;
     return p;
