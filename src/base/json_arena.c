@@ -10,9 +10,10 @@
 
 #define JSON_DEPTH_MAX 1000     /* cJSON's CJSON_NESTING_LIMIT */
 #define ARENA_FIRST_MIN 2048
+#define NODE_ALIGN alignof(max_align_t)
 
-/* A block holds nodes from its start up and strings from its end down, so neither pays
- * for the other's alignment; a parse moves to a new, bigger block when they meet. */
+/* A block holds strings from its start up and nodes from its end down, so strings pay
+ * no alignment; a parse moves to a new, bigger block when they meet. */
 struct arena_block {
     struct arena_block *next;
     alignas(max_align_t) unsigned char data[];
@@ -26,40 +27,38 @@ struct json_arena {
 };
 
 struct parser {
-    const unsigned char *p, *end;
+    const unsigned char *end;
     struct json_arena *arena;
     unsigned char *lo, *hi;      /* free bytes of the current block */
 };
+
+static void parser_block(struct parser *ps, unsigned char *data, size_t cap) {
+    ps->lo = data;
+    ps->hi = data + (cap & ~(size_t)(NODE_ALIGN - 1));
+}
 
 /* A new block of at least need bytes, twice the last one's size: few blocks however big
  * the text. */
 static int arena_grow(struct parser *ps, size_t need) {
     struct json_arena *a = ps->arena;
-    size_t cap = a->next_cap > need ? a->next_cap : need;
+    size_t cap = a->next_cap > need + NODE_ALIGN ? a->next_cap : need + NODE_ALIGN;
     if (cap > SIZE_MAX / 4) return -1;
     struct arena_block *b = malloc(sizeof *b + cap);
     if (!b) return -1;
     b->next = a->more;
     a->more = b;
     a->next_cap = cap * 2;
-    ps->lo = b->data;
-    ps->hi = b->data + cap;
+    parser_block(ps, b->data, cap);
     return 0;
 }
 
 static inline cJSON *node_new(struct parser *ps) {
     if ((size_t)(ps->hi - ps->lo) < sizeof(cJSON) && arena_grow(ps, sizeof(cJSON)) < 0)
         return NULL;
-    cJSON *n = (cJSON *)(void *)ps->lo;
-    ps->lo += sizeof(cJSON);
+    ps->hi -= sizeof(cJSON);
+    cJSON *n = (cJSON *)(void *)ps->hi;
     memset(n, 0, sizeof *n);
     return n;
-}
-
-static inline char *bytes_new(struct parser *ps, size_t n) {
-    if ((size_t)(ps->hi - ps->lo) < n && arena_grow(ps, n) < 0) return NULL;
-    ps->hi -= n;
-    return (char *)ps->hi;
 }
 
 /* cJSON's list: next forward, prev backward, and the first child's prev is the last. */
@@ -84,23 +83,6 @@ static inline const unsigned char *ws_skip(const unsigned char *p, const unsigne
 /* Bytes that end a string's plain run: the closing quote and an escape. */
 static inline int byte_stops(unsigned char c) { return c == '"' || c == '\\'; }
 
-#define ONES ((uint64_t)0x0101010101010101ULL)
-#define HIGHS ((uint64_t)0x8080808080808080ULL)
-
-/* The first '"' or '\\' at or after p, or end: eight bytes a step, the word that holds
- * one (or only seems to) is searched bytewise. */
-static const unsigned char *stop_find(const unsigned char *p, const unsigned char *end) {
-    while (end - p >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
-        if (((q - ONES) & ~q & HIGHS) | ((b - ONES) & ~b & HIGHS)) break;
-        p += 8;
-    }
-    while (p < end && !byte_stops(*p)) p++;
-    return p;
-}
-
 static int hex4(const unsigned char *s) {
     int v = 0;
     for (int i = 0; i < 4; i++) {
@@ -114,18 +96,19 @@ static int hex4(const unsigned char *s) {
     return v;
 }
 
-/* One \uXXXX (or a surrogate pair of them) at r, before close, as UTF-8 at *w. Returns
- * the escape's length, 0 when malformed. */
-static size_t unicode_decode(const unsigned char *r, const unsigned char *close,
+/* One \uXXXX (or a surrogate pair of them) at r as UTF-8 at *w. Returns the escape's
+ * length, 0 when malformed. The text's end is the bound: where cJSON checks the string's
+ * closing quote, that quote is a non-hex digit here, refused all the same. */
+static size_t unicode_decode(const unsigned char *r, const unsigned char *end,
                              unsigned char **w) {
-    if (close - r < 6) return 0;
+    if (end - r < 6) return 0;
     int hi = hex4(r + 2);
     if (hi < 0 || (hi >= 0xDC00 && hi <= 0xDFFF)) return 0;
     unsigned long cp = (unsigned long)hi;
     size_t len = 6;
     if (hi >= 0xD800 && hi <= 0xDBFF) {
         const unsigned char *s = r + 6;
-        if (close - s < 6 || s[0] != '\\' || s[1] != 'u') return 0;
+        if (end - s < 6 || s[0] != '\\' || s[1] != 'u') return 0;
         int lo = hex4(s + 2);
         if (lo < 0xDC00 || lo > 0xDFFF) return 0;
         cp = 0x10000 + (((unsigned long)hi & 0x3FF) << 10 | ((unsigned long)lo & 0x3FF));
@@ -151,51 +134,77 @@ static size_t unicode_decode(const unsigned char *r, const unsigned char *close,
     return len;
 }
 
-/* The escapes from r (a backslash) to close, written at w; NULL when one is malformed. */
-static unsigned char *escapes_decode(const unsigned char *r, const unsigned char *close,
-                                     unsigned char *w) {
-    while (r < close) {
-        if (*r != '\\') {
-            *w++ = *r++;
-            continue;
-        }
-        size_t len = 2;
-        switch (r[1]) {     /* r + 1 < close: the closing quote is never escaped */
-        case 'b': *w++ = '\b'; break;
-        case 'f': *w++ = '\f'; break;
-        case 'n': *w++ = '\n'; break;
-        case 'r': *w++ = '\r'; break;
-        case 't': *w++ = '\t'; break;
-        case '"': case '\\': case '/': *w++ = r[1]; break;
-        case 'u':
-            if (!(len = unicode_decode(r, close, &w))) return NULL;
-            break;
-        default: return NULL;
-        }
-        r += len;
+/* One escape at r (a backslash) written at *w; its length, 0 when malformed. */
+static size_t escape_decode(const unsigned char *r, const unsigned char *end,
+                            unsigned char **w) {
+    if (end - r < 2) return 0;
+    unsigned char c;
+    switch (r[1]) {
+    case 'b': c = '\b'; break;
+    case 'f': c = '\f'; break;
+    case 'n': c = '\n'; break;
+    case 'r': c = '\r'; break;
+    case 't': c = '\t'; break;
+    case '"': case '\\': case '/': c = r[1]; break;
+    case 'u': return unicode_decode(r, end, w);
+    default: return 0;
     }
-    return w;
+    *(*w)++ = c;
+    return 2;
 }
 
-/* The string whose opening quote is at ps->p, unescaped into the arena. Its bytes are
- * copied once: found first (a quote ends it unless a backslash escapes it, as cJSON
- * scans), then copied or decoded, never longer than they were escaped. */
-static char *string_parse(struct parser *ps) {
-    const unsigned char *s = ps->p + 1, *end = ps->end;
-    const unsigned char *stop = stop_find(s, end), *close = stop;
-    while (close < end && *close != '"') {
-        if (*close == '\\' && ++close == end) return NULL;
-        close = stop_find(close + 1, end);
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WORD_SCAN 1
+#define ONES ((uint64_t)0x0101010101010101ULL)
+#define HIGHS ((uint64_t)0x8080808080808080ULL)
+
+/* The high bit of each byte of w that is '"' or '\\'; the lowest set bit is exact (the
+ * borrow can only mark bytes above a real match). */
+static inline uint64_t word_stops(uint64_t w) {
+    uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+    return (((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+#endif
+
+/* The string whose opening quote is at p, unescaped straight into the arena in one pass:
+ * escapes never grow, so the rest of the text bounds it, and plain runs go eight bytes a
+ * step. cJSON finds the closing quote first (a backslash escapes the next byte), then
+ * decodes; one pass ends at the same quote because a \u's four digits, all hex here, are
+ * never a quote or a backslash. Returns what follows the closing quote, NULL when
+ * malformed or out of memory. */
+static const unsigned char *string_parse(struct parser *ps, const unsigned char *p, char **out) {
+    const unsigned char *r = p + 1, *end = ps->end;
+    size_t bound = (size_t)(end - r) + 1;
+    if ((size_t)(ps->hi - ps->lo) < bound && arena_grow(ps, bound) < 0) return NULL;
+    unsigned char *start = ps->lo, *w = start;
+    for (;;) {
+#ifdef WORD_SCAN
+        while (end - r >= 8) {
+            uint64_t v;
+            memcpy(&v, r, 8);
+            memcpy(w, &v, 8);    /* past the string's end only into its bound */
+            uint64_t stops = word_stops(v);
+            if (stops) {
+                size_t k = (size_t)__builtin_ctzll(stops) / 8;
+                r += k;
+                w += k;
+                break;
+            }
+            r += 8;
+            w += 8;
+        }
+#endif
+        while (r < end && !byte_stops(*r)) *w++ = *r++;
+        if (r == end) return NULL;
+        if (*r == '"') break;
+        size_t len = escape_decode(r, end, &w);
+        if (!len) return NULL;
+        r += len;
     }
-    if (close == end) return NULL;
-    unsigned char *out = (unsigned char *)bytes_new(ps, (size_t)(close - s) + 1);
-    if (!out) return NULL;
-    memcpy(out, s, (size_t)(stop - s));
-    unsigned char *w = out + (stop - s);
-    if (stop != close && !(w = escapes_decode(stop, close, w))) return NULL;
-    *w = '\0';
-    ps->p = close + 1;
-    return (char *)out;
+    *w++ = '\0';
+    ps->lo = w;
+    *out = (char *)start;
+    return r + 1;
 }
 
 static const unsigned char number_bytes[256] = {
@@ -203,15 +212,20 @@ static const unsigned char number_bytes[256] = {
     ['8'] = 1, ['9'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1,
 };
 
-/* cJSON's number: the run of number bytes, through strtod in the current locale (so the
- * double is the one cJSON computes), which must take all of it. Rare in events. */
-static int number_parse(struct parser *ps, cJSON *node) {
-    const unsigned char *s = ps->p, *e = s;
+/* cJSON's number at p: the run of number bytes through strtod in the current locale (so
+ * the double is the one cJSON computes), which must take all of it. Rare in events, so
+ * plain. Returns what follows it, NULL when malformed. */
+static const unsigned char *number_parse(struct parser *ps, const unsigned char *p,
+                                         cJSON *node) {
+    const unsigned char *e = p;
     while (e < ps->end && number_bytes[*e]) e++;
-    size_t n = (size_t)(e - s);
-    char small[64], *buf = n < sizeof small ? small : bytes_new(ps, n + 1);
-    if (!buf) return -1;
-    memcpy(buf, s, n);
+    size_t n = (size_t)(e - p);
+    char small[64], *buf = small;
+    if (n >= sizeof small) {   /* borrowed from the arena's free bytes, not kept */
+        if ((size_t)(ps->hi - ps->lo) < n + 1 && arena_grow(ps, n + 1) < 0) return NULL;
+        buf = (char *)ps->lo;
+    }
+    memcpy(buf, p, n);
     buf[n] = '\0';
     char point = localeconv()->decimal_point[0];
     if (point != '.')
@@ -219,101 +233,97 @@ static int number_parse(struct parser *ps, cJSON *node) {
             *c = point;
     char *after;
     double d = strtod(buf, &after);
-    if (after != buf + n) return -1;   /* what strtod leaves can follow no value */
+    if (after != buf + n) return NULL;   /* what strtod leaves can follow no value */
     node->type = cJSON_Number;
     node->valuedouble = d;
     node->valueint = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
-    ps->p = e;
-    return 0;
+    return e;
 }
 
-/* One literal or scalar at ps->p into node; -1 when malformed. */
-static int scalar_parse(struct parser *ps, cJSON *node) {
-    const unsigned char *p = ps->p;
+/* The literal, string or number at p into node. Returns what follows it, NULL when
+ * malformed. */
+static const unsigned char *scalar_parse(struct parser *ps, const unsigned char *p,
+                                         cJSON *node) {
     size_t left = (size_t)(ps->end - p);
     switch (*p) {
     case '"':
         node->type = cJSON_String;
-        return (node->valuestring = string_parse(ps)) ? 0 : -1;
+        return string_parse(ps, p, &node->valuestring);
     case 'n':
-        if (left < 4 || memcmp(p, "null", 4) != 0) return -1;
         node->type = cJSON_NULL;
-        ps->p += 4;
-        return 0;
+        return left >= 4 && memcmp(p, "null", 4) == 0 ? p + 4 : NULL;
     case 't':
-        if (left < 4 || memcmp(p, "true", 4) != 0) return -1;
         node->type = cJSON_True;
         node->valueint = 1;
-        ps->p += 4;
-        return 0;
+        return left >= 4 && memcmp(p, "true", 4) == 0 ? p + 4 : NULL;
     case 'f':
-        if (left < 5 || memcmp(p, "false", 5) != 0) return -1;
         node->type = cJSON_False;
-        ps->p += 5;
-        return 0;
+        return left >= 5 && memcmp(p, "false", 5) == 0 ? p + 5 : NULL;
     case '-': case '0': case '1': case '2': case '3': case '4':
     case '5': case '6': case '7': case '8': case '9':
-        return number_parse(ps, node);
+        return number_parse(ps, p, node);
     default:
-        return -1;
+        return NULL;
     }
 }
 
-/* The whole value at ps->p, iteratively: open holds the arrays and objects not yet
- * closed, innermost last. NULL when malformed or out of memory (the arena keeps the
- * pieces, freed with it). */
-static cJSON *tree_parse(struct parser *ps) {
+/* The value at p, iteratively: open holds the arrays and objects not yet closed,
+ * innermost last, so depth costs no C stack. Returns the root and in *after what follows
+ * it; NULL when malformed or out of memory (the arena keeps the pieces, freed with it). */
+static cJSON *tree_parse(struct parser *ps, const unsigned char *p,
+                         const unsigned char **after) {
+    const unsigned char *end = ps->end;
     cJSON *open[JSON_DEPTH_MAX];
     size_t depth = 0;
-    cJSON *root = NULL, *parent = NULL;
+    cJSON *root = NULL, *parent = NULL, *node;
     char *key = NULL;
 
 value:
-    ps->p = ws_skip(ps->p, ps->end);
-    if (ps->p == ps->end) return NULL;
-    cJSON *node = node_new(ps);
-    if (!node) return NULL;
+    p = ws_skip(p, end);
+    if (p == end || !(node = node_new(ps))) return NULL;
     node->string = key;
     if (parent) child_append(parent, node);
     else root = node;
-    if (*ps->p == '{' || *ps->p == '[') {
+    if (*p == '{' || *p == '[') {
         if (depth == JSON_DEPTH_MAX) return NULL;
-        node->type = *ps->p == '{' ? cJSON_Object : cJSON_Array;
+        node->type = *p == '{' ? cJSON_Object : cJSON_Array;
         open[depth++] = parent = node;
-        ps->p = ws_skip(ps->p + 1, ps->end);
-        if (ps->p < ps->end && *ps->p == (node->type == cJSON_Object ? '}' : ']')) {
-            ps->p++;
+        p = ws_skip(p + 1, end);
+        if (p < end && *p == (node->type == cJSON_Object ? '}' : ']')) {
+            p++;
             goto closed;
         }
         if (node->type == cJSON_Object) goto member;
         key = NULL;
         goto value;
     }
-    if (scalar_parse(ps, node) < 0) return NULL;
+    if (!(p = scalar_parse(ps, p, node))) return NULL;
 
 next:
-    if (!depth) return root;
-    ps->p = ws_skip(ps->p, ps->end);
-    if (ps->p == ps->end) return NULL;
-    if (*ps->p == ',') {
-        ps->p++;
+    if (!depth) {
+        *after = p;
+        return root;
+    }
+    p = ws_skip(p, end);
+    if (p == end) return NULL;
+    if (*p == ',') {
+        p++;
         if (parent->type == cJSON_Object) goto member;
         key = NULL;
         goto value;
     }
-    if (*ps->p != (parent->type == cJSON_Object ? '}' : ']')) return NULL;
-    ps->p++;
+    if (*p++ != (parent->type == cJSON_Object ? '}' : ']')) return NULL;
 closed:
     depth--;
     parent = depth ? open[depth - 1] : NULL;
     goto next;
 
 member:
-    ps->p = ws_skip(ps->p, ps->end);
-    if (ps->p == ps->end || *ps->p != '"' || !(key = string_parse(ps))) return NULL;
-    ps->p = ws_skip(ps->p, ps->end);
-    if (ps->p == ps->end || *ps->p != ':') return NULL;
-    ps->p++;
+    p = ws_skip(p, end);
+    if (p == end || *p != '"' || !(p = string_parse(ps, p, &key))) return NULL;
+    p = ws_skip(p, end);
+    if (p == end || *p != ':') return NULL;
+    p++;
     goto value;
 }
 
@@ -326,14 +336,14 @@ cJSON *json_arena_parse(const char *s, size_t n, struct json_arena **arena) {
     if (!a) return NULL;
     a->more = NULL;
     a->next_cap = cap * 2;
-    struct parser ps = { (const unsigned char *)s, (const unsigned char *)s + n, a,
-                         a->data, a->data + cap };
-    if (n >= 5 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) ps.p += 3;   /* cJSON's BOM rule */
-    cJSON *root = tree_parse(&ps);
-    while (root && ps.p < ps.end &&
-           (*ps.p == ' ' || *ps.p == '\t' || *ps.p == '\n' || *ps.p == '\r'))
-        ps.p++;
-    if (!root || ps.p != ps.end) {
+    struct parser ps = { .end = (const unsigned char *)s + n, .arena = a };
+    parser_block(&ps, a->data, cap);
+    const unsigned char *p = (const unsigned char *)s, *end = ps.end;
+    if (n >= 5 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;   /* cJSON's BOM rule */
+    cJSON *root = tree_parse(&ps, p, &p);
+    /* after the value, what util_json_parse_one allows */
+    while (root && p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    if (!root || p != end) {
         json_arena_free(a);
         return NULL;
     }
