@@ -4,8 +4,8 @@
  * costs one or two mallocs instead of two per value, and freeing it one free per block
  * instead of cJSON_Delete's walk. No global cJSON hooks are involved.
  *
- * The aim is that anything the platform sends parses as cJSON 1.7 parsed it: RFC 8259,
- * plus cJSON's leniencies, kept on purpose, except the last one listed:
+ * The aim is that anything the platform sends parses as cJSON 1.7 parsed it: RFC 8259
+ * plus cJSON's leniencies, kept on purpose, and one deliberate difference (the last):
  *  - between tokens any byte <= 0x20 is whitespace; after the value only space, tab,
  *    LF, CR (as util_json_parse_one); a UTF-8 BOM at the start is skipped when the
  *    input is at least 5 bytes long (cJSON's rule);
@@ -17,7 +17,7 @@
  *    "-.5" parse; valueint saturates at INT_MIN/INT_MAX; 1e999 is an infinity;
  *  - duplicate keys are all kept, in order; at most 1000 arrays/objects open at once
  *    (CJSON_NESTING_LIMIT), and the parser is iterative, so depth never costs C stack;
- *  - deliberately stricter: \u followed by a non-hex digit is refused, where cJSON reads
+ *  - stricter than cJSON: \u followed by a non-hex digit is refused, where cJSON reads
  *    it as \u0000 (cutting the string) and may pair later escapes differently. */
 #ifndef LARKGW_BASE_JSON_ARENA_H
 #define LARKGW_BASE_JSON_ARENA_H
