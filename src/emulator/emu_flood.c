@@ -81,12 +81,17 @@ static int tpl_build(struct emu_flood *fl, const cJSON *req, long chats, char *e
     t.len = strlen(t.json);
     t.event_id = value_at(t.json, "event_id", 0, 32);
     t.message_id = value_at(t.json, "message_id", 0, 35);      /* om_ + 32 hex */
-    t.chat = chats > 1 ? value_at(t.json, "chat_id", 0, CHAT_DIGITS) : 1;
+    t.chat = chats > 1 ? value_at(t.json, "chat_id", 0, 0) : 1;
     t.times[0] = value_at(t.json, "create_time", 0, MS_DIGITS);
     t.times[1] = value_at(t.json, "create_time", 1, MS_DIGITS);
     t.times[2] = value_at(t.json, "update_time", 0, MS_DIGITS);
-    if (chats > 1 && t.chat)
-        t.chat = (size_t)(strchr(t.json + t.chat, '"') - t.json) - CHAT_DIGITS;
+    if (chats > 1 && t.chat) {      /* the value ends at a quote right after the zeros:
+                                       a quote inside it would be escaped */
+        char tail[16];
+        snprintf(tail, sizeof tail, "_%0*d\"", CHAT_DIGITS, 0);
+        const char *end = strstr(t.json + t.chat, tail);
+        t.chat = end ? (size_t)(end + 1 - t.json) : 0;
+    }
     if (!t.event_id || !t.message_id || !t.chat || !t.times[0] || !t.times[1] || !t.times[2]) {
         free(t.json);               /* emu_envelope_text changed shape: say so loudly */
         snprintf(err, errlen, "the generated envelope lacks a field the flood rewrites");

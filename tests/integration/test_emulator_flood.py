@@ -91,6 +91,16 @@ class Flood(GatewayCase):
         self.assertEqual({a["event_id"] for a in records}, {ev_id for ev_id, _ in events})
         self.assertTrue(all(a["errors"] == [] for a in records))
 
+    def test_fields_that_need_escaping_stay_intact(self):
+        em = self.start_emulator()
+        chat, text = 'oc_"q\\_00000"', 'say "chat_id":"x" \\ \u00e9'
+        with em.connect() as ws:
+            em.wait_connections(1)
+            em.flood(text, 2, window=2, chats=2, chat_id=chat, tenant_key='t"1')
+            msgs = [event_of(ws.recv_frame())[1] for _ in range(2)]
+        self.assertEqual([m["chat_id"] for m in msgs], [chat + "_00000", chat + "_00001"])
+        self.assertEqual({json.loads(m["content"])["text"] for m in msgs}, {text})
+
     def test_other_waiting_events_count_against_the_window(self):
         em = self.start_emulator()
         with em.connect() as ws:
