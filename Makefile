@@ -30,6 +30,8 @@ bench: build
 	@bench/stream.sh $(BUILD)/larkgw
 	@bench/redis.sh $(BUILD)/larkgw
 	@bench/workers.sh $(BUILD)/larkgw
+	@bench/ws.sh $(BUILD)/larkgw
+	@bench/cpu.sh $(BUILD)/larkgw
 
 # 20 minutes over both transports with a reload every 10 s (SOAK_SECONDS, SOAK_RATE).
 soak: build

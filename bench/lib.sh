@@ -1,8 +1,9 @@
 # Shared by the bench scripts (sourced): tool checks, a work directory removed on exit
 # with the daemons the script started, free loopback ports.
 #   bench_need TOOL...          exits when one is missing
-#   bench_workdir NAME          sets WORK; PID, EMU_PID and REDIS_PID are stopped on exit
-#                               (each given STOP_WAIT tenths of a second, default 50)
+#   bench_workdir NAME          sets WORK; PID, EMU_PID and REDIS_PID are stopped on exit,
+#                               Ctrl-C included (each given STOP_WAIT tenths of a second,
+#                               default 50)
 #   free_port                   prints a free loopback port
 
 bench_need() {
@@ -33,6 +34,10 @@ bench_workdir() {
     EMU_PID=
     REDIS_PID=
     trap bench_cleanup EXIT
+    # Ctrl-C: wrk catches SIGINT and exits 0, and the script would go on to its next
+    # run; leave instead (the EXIT trap then stops the daemons)
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 }
 
 free_port() {

@@ -24,6 +24,7 @@ struct emu_cards;
 struct emu_llm;
 struct emu_files;
 struct emu_legacy;
+struct emu_flood;
 
 #define EMU_MODULE "emulator"
 #define EMU_MAX_CONNS 50            /* per app, as on the platform */
@@ -35,6 +36,7 @@ struct emu_legacy;
 #define EMU_MAX_ACKS 10000          /* ack records kept for GET /_emu/acks */
 #define EMU_MAX_TICKETS 256
 #define EMU_MAX_CLOSED 256          /* closed connections kept for GET /_emu/connections */
+#define EMU_MAX_FLOOD 1000000000L   /* events one POST /_emu/events {"count"} may ask for */
 
 /* The default credentials. The official Node SDK's WSClient refuses an app id not
  * shaped like the platform's ("cli_" and 16 hex digits), so the default has that shape. */
@@ -78,8 +80,14 @@ struct emu {
      * emu_main.c, so the WebSocket side need not know the delivery side. */
     void (*on_ack)(struct emu *emu, struct emu_ws *ws, const void *frame);
 
-    struct emu_event *events;       /* delivered, not yet acked (or out of attempts) */
+    /* Delivered, not yet acked, oldest first: acks mostly come back in order, so under
+     * a flood the one acked is found near the head. */
+    struct emu_event *events, *events_last;
     int nevents;
+    /* Called when an event leaves the pending list (settled or given up); set by
+     * emu_main.c to the flood's refill, so delivery need not know the flood. */
+    void (*on_settle)(struct emu *emu);
+    struct emu_flood *flood;        /* emu_flood.c: POST /_emu/events {"count": N} */
     cJSON *acks;                    /* array of ack records, oldest first */
     int nacks;                      /* cJSON_GetArraySize walks the list */
     struct { char message_id[33], event_id[65]; } recent[256]; /* for late acks' records */
@@ -100,6 +108,7 @@ struct emu {
 
     struct {
         long discoveries, handshakes, refused, events, deliveries, acks, pings;
+        long settled, acks_failed, redeliveries, given_up;
     } stats;
 };
 

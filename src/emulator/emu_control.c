@@ -12,6 +12,7 @@
 #include "emulator/emu_deliver.h"
 #include "emulator/emu_envelope.h"
 #include "emulator/emu_files.h"
+#include "emulator/emu_flood.h"
 #include "emulator/emu_http.h"
 #include "emulator/emu_legacy.h"
 #include "emulator/emu_lists.h"
@@ -131,14 +132,51 @@ static int reply_deliver_error(struct emu_req *r, int status) {
     return status;
 }
 
+/* POST /_emu/events with "count": N fresh text events, at most "window" waiting for an
+ * ack at any time, spread over "chats" chats. Network input: every field is bounded. */
+static void post_flood(struct emu_req *r, cJSON *body, const struct emu_event_spec *spec) {
+    static const char *const fixed[] = { "event", "raw", "legacy_card", "event_id",
+                                         "im_message_id", NULL };
+    long count, window, chats;
+    char err[160];
+    for (int i = 0; fixed[i]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, fixed[i]);
+        if (!v || cJSON_IsNull(v) || cJSON_IsFalse(v)) continue;
+        emu_http_reply_error(r, 400, "'count' takes 'text' without '%s': every event gets "
+                             "its own ids", fixed[i]);
+        return;
+    }
+    if (get_int(r, body, "count", 1, 1, EMU_MAX_FLOOD, &count) ||
+        get_int(r, body, "window", 100, 1, EMU_MAX_PENDING, &window) ||
+        get_int(r, body, "chats", 1, 1, 100000, &chats))
+        return;
+    int status = emu_flood_start(r->emu, body, spec, count, window, chats, err, sizeof err);
+    if (status) {
+        emu_http_reply_error(r, status, "%s", err);
+        return;
+    }
+    emu_http_reply_json(r, 200, emu_flood_status(r->emu));
+}
+
 static void post_events(struct emu_req *r, cJSON *body) {
     struct emu_event_spec spec = { 0 };
     char event_id[65], message_id[33];
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "legacy_card"))) {
+    const cJSON *count = cJSON_GetObjectItemCaseSensitive(body, "count");
+    int flood = count && !cJSON_IsNull(count);
+    if (!flood && (cJSON_GetObjectItemCaseSensitive(body, "window") ||
+                   cJSON_GetObjectItemCaseSensitive(body, "chats"))) {
+        emu_http_reply_error(r, 400, "'window' and 'chats' go with 'count'");
+        return;
+    }
+    if (!flood && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "legacy_card"))) {
         emu_legacy_post(r, body);
         return;
     }
     if (event_options(r, body, &spec)) return;
+    if (flood) {
+        post_flood(r, body, &spec);
+        return;
+    }
     if (!(spec.payload = event_payload(r, body, event_id, sizeof event_id))) return;
     spec.len = strlen(spec.payload);
     spec.event_id = event_id;
@@ -149,6 +187,12 @@ static void post_events(struct emu_req *r, cJSON *body) {
     cJSON_AddStringToObject(o, "message_id", message_id);
     cJSON_AddItemToObject(o, "event_id",
                           *event_id ? cJSON_CreateString(event_id) : cJSON_CreateNull());
+    emu_http_reply_json(r, 200, o);
+}
+
+static void delete_events(struct emu_req *r, cJSON *body) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "stopped", (double)emu_flood_stop(r->emu));
     emu_http_reply_json(r, 200, o);
 }
 
@@ -261,9 +305,14 @@ static void get_stats(struct emu_req *r, cJSON *body) {
     cJSON_AddNumberToObject(o, "deliveries", (double)emu->stats.deliveries);
     cJSON_AddNumberToObject(o, "acks", (double)emu->stats.acks);
     cJSON_AddNumberToObject(o, "pings", (double)emu->stats.pings);
+    cJSON_AddNumberToObject(o, "settled", (double)emu->stats.settled);
+    cJSON_AddNumberToObject(o, "acks_failed", (double)emu->stats.acks_failed);
+    cJSON_AddNumberToObject(o, "redeliveries", (double)emu->stats.redeliveries);
+    cJSON_AddNumberToObject(o, "given_up", (double)emu->stats.given_up);
     cJSON_AddNumberToObject(o, "pending", emu->nevents);
     cJSON_AddNumberToObject(o, "connections", emu->nws);
     cJSON_AddNumberToObject(o, "service_id", emu->service_id);
+    cJSON_AddItemToObject(o, "flood", emu_flood_status(emu));
     emu_http_reply_json(r, 200, o);
 }
 
@@ -398,6 +447,7 @@ static const struct {
     control_fn fn;
 } handlers[] = {
     { "POST", "/_emu/events", post_events },
+    { "DELETE", "/_emu/events", delete_events },
     { "GET", "/_emu/acks", get_acks },
     { "DELETE", "/_emu/acks", delete_acks },
     { "POST", "/_emu/kick", post_kick },

@@ -36,15 +36,22 @@ struct emu_event {
 };
 
 static void pending_free(struct emu_event *ev) {
-    struct emu_event **pp = &ev->emu->events;
-    while (*pp && *pp != ev) pp = &(*pp)->next;
-    if (*pp) {
+    struct emu *emu = ev->emu;
+    struct emu_event **pp = &emu->events, *prev = NULL;
+    while (*pp && *pp != ev) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    int listed = *pp != NULL;
+    if (listed) {
         *pp = ev->next;
-        ev->emu->nevents--;
+        if (emu->events_last == ev) emu->events_last = prev;
+        emu->nevents--;
     }
     if (ev->timer) event_free(ev->timer);
     free(ev->payload);
     free(ev);
+    if (listed && emu->on_settle) emu->on_settle(emu);
 }
 
 static struct emu_event *pending_find(struct emu *emu, const char *message_id) {
@@ -143,10 +150,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
     if (ev->attempts >= ev->max_attempts) {
         log_warn(EMU_MODULE, "message_id %s: not acked after %d deliveries, giving up",
                  ev->message_id, ev->attempts);
+        ev->emu->stats.given_up++;
         pending_free(ev);
         return;
     }
     ev->attempts++;
+    ev->emu->stats.redeliveries++;
     log_info(EMU_MODULE, "message_id %s: no ack, re-delivering (attempt %d of %d)",
              ev->message_id, ev->attempts, ev->max_attempts);
     deliver(ev, 1);
@@ -178,8 +187,9 @@ static struct emu_event *pending_new(struct emu *emu, struct emu_event_spec *spe
     unsigned slot = emu->nrecent++ % 256;
     memcpy(emu->recent[slot].message_id, ev->message_id, sizeof ev->message_id);
     memcpy(emu->recent[slot].event_id, ev->event_id, sizeof ev->event_id);
-    ev->next = emu->events;
-    emu->events = ev;
+    if (emu->events_last) emu->events_last->next = ev;
+    else emu->events = ev;
+    emu->events_last = ev;
     emu->nevents++;
     return ev;
 }
@@ -200,6 +210,8 @@ static void settle(struct emu *emu, const char *message_id, int ok, long code, c
     struct emu_event *ev = pending_find(emu, message_id);
     log_info(EMU_MODULE, "message_id %s: %s answered %ld%s", message_id, via, code,
              !ev ? " (already settled)" : ok ? "" : ", will re-deliver");
+    if (!ok) emu->stats.acks_failed++;
+    else if (ev && !ev->settled) emu->stats.settled++;
     if (ev && ok && ev->busy) ev->settled = 1;
     else if (ev && ok) pending_free(ev);
 }
@@ -217,7 +229,10 @@ static void record_add(struct emu *emu, cJSON *rec) {
 static cJSON *base_record(struct emu *emu, const char *message_id, const char *delivery) {
     cJSON *rec = cJSON_CreateObject();
     cJSON_AddStringToObject(rec, "message_id", message_id);
-    const char *event_id = recent_event_id(emu, message_id);
+    /* a flood keeps more events waiting than the ring of recent ids holds */
+    const struct emu_event *ev = pending_find(emu, message_id);
+    const char *event_id = ev ? (ev->event_id[0] ? ev->event_id : NULL)
+                              : recent_event_id(emu, message_id);
     cJSON_AddItemToObject(rec, "event_id",
                           event_id ? cJSON_CreateString(event_id) : cJSON_CreateNull());
     cJSON_AddStringToObject(rec, "delivery", delivery);
@@ -322,5 +337,6 @@ static void hook_answered(struct emu *emu, const char *message_id, int status,
 }
 
 void emu_deliver_free_all(struct emu *emu) {
+    emu->on_settle = NULL;          /* tearing down: nothing may refill */
     while (emu->events) pending_free(emu->events);
 }

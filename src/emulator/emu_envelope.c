@@ -9,11 +9,25 @@
 #include "crypto/crypto.h"
 #include "emulator/emu.h"
 
+/* Random bytes drawn from a pool refilled 4 KiB at a time: a flood makes four ids per
+ * event, and each RAND_bytes call costs a getpid() system call (OpenSSL's fork check). */
+static void pool_random(unsigned char *out, size_t n) {
+    static unsigned char pool[4096];
+    static size_t left;
+    if (n > left) {
+        crypto_random(pool, sizeof pool);
+        left = sizeof pool;
+    }
+    memcpy(out, pool + sizeof pool - left, n);
+    memset(pool + sizeof pool - left, 0, n);    /* handed out once */
+    left -= n;
+}
+
 void emu_random_hex(char *out, size_t nbytes) {
     static const char digits[] = "0123456789abcdef";
     unsigned char buf[64];
     if (nbytes > sizeof buf) nbytes = sizeof buf;
-    crypto_random(buf, nbytes);
+    pool_random(buf, nbytes);
     for (size_t i = 0; i < nbytes; i++) {
         out[2 * i] = digits[buf[i] >> 4];
         out[2 * i + 1] = digits[buf[i] & 15];

@@ -18,6 +18,7 @@
 #include "emulator/emu_deliver.h"
 #include "emulator/emu_discovery.h"
 #include "emulator/emu_files.h"
+#include "emulator/emu_flood.h"
 #include "emulator/emu_http.h"
 #include "emulator/emu_legacy.h"
 #include "emulator/emu_llm.h"
@@ -161,6 +162,7 @@ static int emu_init(struct emu *emu) {
     emu->app_id = strdup(EMU_DEFAULT_APP_ID);
     emu->app_secret = strdup(EMU_DEFAULT_APP_SECRET);
     emu->on_ack = emu_deliver_ack;
+    emu->on_settle = emu_flood_wake;
     emu->client_config = cJSON_Parse(default_config);
     emu->closed = cJSON_CreateArray();
     emu->acks = cJSON_CreateArray();
@@ -178,7 +180,7 @@ static int emu_init(struct emu *emu) {
     emu->lists.members = 5;
     return ok && emu_openapi_new(emu) == 0 && emu_tokens_new(emu) == 0 &&
         emu_cards_new(emu) == 0 && emu_llm_new(emu) == 0 && emu_files_new(emu) == 0 &&
-        emu_legacy_new(emu) == 0 ? 0 : -1;
+        emu_legacy_new(emu) == 0 && emu_flood_new(emu) == 0 ? 0 : -1;
 }
 
 static void emu_free(struct emu *emu) {
@@ -191,6 +193,7 @@ static void emu_free(struct emu *emu) {
     emu_files_free(emu);
     emu_ws_free_all(emu);
     emu_deliver_free_all(emu);
+    emu_flood_free(emu);
     emu_webhook_free_all(emu);
     if (emu->sigterm) event_free(emu->sigterm);
     if (emu->sigint) event_free(emu->sigint);

@@ -170,6 +170,15 @@ class Emulator:
     def send_raw(self, raw, **kw):
         return self._ok("POST", "/_emu/events", dict(kw, raw=raw))
 
+    def flood(self, text, count, **kw):
+        """count fresh text events, kw: window (events waiting for an ack), chats, and
+        the options of send_text. Returns the flood's status (as in stats()["flood"])."""
+        return self._ok("POST", "/_emu/events", dict(kw, text=text, count=count))
+
+    def stop_flood(self):
+        """Delivers no more of the flood; returns how many events it had left."""
+        return self._ok("DELETE", "/_emu/events")["stopped"]
+
     def acks(self, message_id=None):
         acks = self._ok("GET", "/_emu/acks")
         return [a for a in acks if message_id is None or a["message_id"] == message_id]
