@@ -7,7 +7,8 @@
 #   through the OpenAPI of `larkgw emulator` (token + one reply call per event);
 # SCENARIO=log: bench/handler.lua, the same parsing without the reply.
 # Knobs (env): DURATION (s, default 5), CONNECTIONS (32), EVENTS (fresh events to
-# generate, default 200000), LARKGW_CORE (0), WRK_CORE (1).
+# generate, default 300000), LARKGW_CORE (0), WRK_CORE (1). CPU per event: larkgw's user +
+# system time (/proc/PID/stat) over the wrk run divided by its 2xx answers.
 set -euo pipefail
 
 BIN=${1:?usage: bench/run.sh path/to/larkgw}
@@ -15,7 +16,7 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
-EVENTS=${EVENTS:-200000}
+EVENTS=${EVENTS:-300000}
 LARKGW_CORE=${LARKGW_CORE:-0}
 WRK_CORE=${WRK_CORE:-1}
 KEY=bench-encrypt-key-5d2c
@@ -73,9 +74,12 @@ for _ in $(seq 100); do
 done
 
 echo "bench: wrk -c$CONNECTIONS -d${DURATION}s on core $WRK_CORE, larkgw on core $LARKGW_CORE" >&2
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+C0=$(cpu_ticks "$PID")
 taskset -c "$WRK_CORE" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
     -s "$SRC/bench/wrk.lua" "http://127.0.0.1:$PORT$WEBHOOK_PATH" -- "$WORK/requests.bin" \
     > "$WORK/wrk.out"
+C1=$(cpu_ticks "$PID")
 HWM_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PID/status")
 kill -TERM "$PID"
 wait "$PID" || { echo "bench: larkgw exited with $?" >&2; tail -20 "$WORK/larkgw.log" >&2; }
@@ -86,6 +90,7 @@ eval "${LINE#BENCH }"
 # shellcheck disable=SC2154  # the variables come from wrk.lua's BENCH line
 awk -v req="$requests" -v dur="$duration_us" -v bad="$non2xx" -v sock="$socket_errors" \
     -v p50="$p50_us" -v p99="$p99_us" -v hwm="$HWM_KB" -v wrapped="$wrapped" \
+    -v cpu_us="$(( (C1 - C0) * 1000000 / $(getconf CLK_TCK) ))" \
     -v conns="$CONNECTIONS" -v scenario="$SCENARIO" 'BEGIN {
     ok = req - bad
     what = scenario == "echo" ? "echo.lua, one reply each via the emulator" : "bench/handler.lua, no API call"
@@ -95,6 +100,7 @@ awk -v req="$requests" -v dur="$duration_us" -v bad="$non2xx" -v sock="$socket_e
     printf "%-34s %.0f\n", "events/s (2xx answers)", ok / (dur / 1e6)
     printf "%-34s %.2f ms\n", "latency p50", p50 / 1000
     printf "%-34s %.2f ms\n", "latency p99", p99 / 1000
+    printf "%-34s %.1f us\n", "larkgw CPU per event", ok ? cpu_us / ok : 0
     printf "%-34s %.1f MB\n", "peak RSS (VmHWM)", hwm / 1024
     printf "%-34s %d of %d\n", "non-2xx answers", bad, req
     printf "%-34s %d\n", "socket errors", sock
