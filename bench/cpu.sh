@@ -14,20 +14,12 @@
 # weighs on both alike).
 set -euo pipefail
 
-BIN=${1:?usage: bench/cpu.sh path/to/larkgw}
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=${DURATION:-5}
-CONNECTIONS=${CONNECTIONS:-32}
-EVENTS=${EVENTS:-300000}
-LARKGW_CORE=${LARKGW_CORE:-0}
-WRK_CORE=${WRK_CORE:-1}
-ROUNDS=${ROUNDS:-1}
-KEY=bench-encrypt-key-5d2c
-TOKEN=bench-token-81f0
-WEBHOOK_PATH=/webhook/event
-
 . "$(dirname "$0")/lib.sh"
+bench_bin "${1:-}"
+
+EVENTS=${EVENTS:-300000}
+ROUNDS=${ROUNDS:-1}
+
 bench_need wrk taskset cc pkg-config python3
 bench_workdir bench-cpu
 # user + system clock ticks of a process so far

@@ -1,10 +1,26 @@
-# Shared by the bench scripts (sourced): tool checks, a work directory removed on exit
-# with the daemons the script started, free loopback ports.
+# Shared by the bench scripts (sourced first): the knobs and credentials they share,
+# tool checks, a work directory removed on exit with the daemons the script started,
+# free loopback ports.
+#   bench_bin "$1"              sets BIN, the larkgw to measure, as an absolute path
 #   bench_need TOOL...          exits when one is missing
 #   bench_workdir NAME          sets WORK; PID, EMU_PID and REDIS_PID are stopped on exit,
 #                               Ctrl-C included (each given STOP_WAIT tenths of a second,
 #                               default 50)
 #   free_port                   prints a free loopback port
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${DURATION:-5}
+CONNECTIONS=${CONNECTIONS:-32}
+LARKGW_CORE=${LARKGW_CORE:-0}
+WRK_CORE=${WRK_CORE:-1}
+KEY=bench-encrypt-key-5d2c
+TOKEN=bench-token-81f0
+WEBHOOK_PATH=/webhook/event
+
+bench_bin() {
+    [ -n "${1:-}" ] || { echo "usage: $0 path/to/larkgw" >&2; exit 2; }
+    BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+}
 
 bench_need() {
     for tool in "$@"; do

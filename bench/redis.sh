@@ -11,19 +11,11 @@
 # LARKGW_CORE (0), WRK_CORE (1), ONLY (memory or redis: that run alone, e.g. to profile).
 set -euo pipefail
 
-BIN=${1:?usage: bench/redis.sh path/to/larkgw}
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=${DURATION:-5}
-CONNECTIONS=${CONNECTIONS:-32}
-EVENTS=${EVENTS:-300000}
-LARKGW_CORE=${LARKGW_CORE:-0}
-WRK_CORE=${WRK_CORE:-1}
-KEY=bench-encrypt-key-5d2c
-TOKEN=bench-token-81f0
-WEBHOOK_PATH=/webhook/event
-
 . "$(dirname "$0")/lib.sh"
+bench_bin "${1:-}"
+
+EVENTS=${EVENTS:-300000}
+
 bench_need wrk taskset cc python3 redis-server
 bench_workdir bench-redis
 # user + system clock ticks of a process so far

@@ -7,24 +7,18 @@
 # Knobs (env): RELOADS (default 30), SCRIPTS (default 10).
 set -euo pipefail
 
-BIN=${1:?usage: bench/reload.sh path/to/larkgw}
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
+bench_bin "${1:-}"
+
 RELOADS=${RELOADS:-30}
 SCRIPTS=${SCRIPTS:-10}
-[ -x "$BIN" ] || { echo "bench: no larkgw at $BIN (make build)" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/larkgw-bench-reload.XXXXXX)
-PID=
+bench_need python3
+bench_workdir bench-reload
 stop() {
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$PID" 2>/dev/null || true
-    fi
+    stop_pid "$PID"
     PID=
 }
-trap 'stop; rm -rf "$WORK"' EXIT
 
 # Waits (bounded) until the log matches $2 at least $3 times.
 wait_log() {

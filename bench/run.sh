@@ -11,20 +11,12 @@
 # system time (/proc/PID/stat) over the wrk run divided by its 2xx answers.
 set -euo pipefail
 
-BIN=${1:?usage: bench/run.sh path/to/larkgw}
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=${DURATION:-5}
-CONNECTIONS=${CONNECTIONS:-32}
+. "$(dirname "$0")/lib.sh"
+bench_bin "${1:-}"
+
 EVENTS=${EVENTS:-300000}
-LARKGW_CORE=${LARKGW_CORE:-0}
-WRK_CORE=${WRK_CORE:-1}
-KEY=bench-encrypt-key-5d2c
-TOKEN=bench-token-81f0
-WEBHOOK_PATH=/webhook/event
 SCENARIO=${SCENARIO:-echo}
 
-. "$(dirname "$0")/lib.sh"
 bench_need wrk taskset cc python3
 bench_workdir bench
 PORT=$(free_port)

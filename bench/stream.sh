@@ -10,18 +10,15 @@
 # TOKENS (300), DELAY_MS (20), LARKGW_CORE (0), EMU_CORE (1).
 set -euo pipefail
 
-BIN=${1:?usage: bench/stream.sh path/to/larkgw}
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
+bench_bin "${1:-}"
+
 CONVERSATIONS=${CONVERSATIONS:-200}
 TOKENS=${TOKENS:-300}
 DELAY_MS=${DELAY_MS:-20}
-LARKGW_CORE=${LARKGW_CORE:-0}
 EMU_CORE=${EMU_CORE:-1}
-TOKEN=bench-token-81f0
 APP_ID=cli_a1b2c3d4e5f60718
 
-. "$(dirname "$0")/lib.sh"
 bench_need taskset python3
 bench_workdir stream
 EMU_PORT=$(free_port)

@@ -23,22 +23,15 @@
 # REDIS_CORE (the core of redis-server, default WRK_CORE).
 set -euo pipefail
 
-BIN=${1:?usage: bench/workers.sh path/to/larkgw}
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=${DURATION:-5}
-CONNECTIONS=${CONNECTIONS:-32}
+. "$(dirname "$0")/lib.sh"
+bench_bin "${1:-}"
+
 EVENTS=${EVENTS:-200000}
-WRK_CORE=${WRK_CORE:-1}
 ROUNDS=${ROUNDS:-3}
 SHARED=${SHARED:-redis}
 REDIS_CORE=${REDIS_CORE:-$WRK_CORE}
-KEY=bench-encrypt-key-5d2c
-TOKEN=bench-token-81f0
-WEBHOOK_PATH=/webhook/event
 
 STOP_WAIT=100
-. "$(dirname "$0")/lib.sh"
 bench_need wrk taskset cc python3 redis-server
 bench_workdir bench-workers
 PORT=$(free_port)

@@ -12,20 +12,16 @@
 # 256), CHATS (64), LARKGW_CORE (0), EMU_CORE (1).
 set -euo pipefail
 
-BIN=${1:?usage: bench/ws.sh path/to/larkgw}
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=${DURATION:-5}
+. "$(dirname "$0")/lib.sh"
+bench_bin "${1:-}"
+
 WARMUP=${WARMUP:-1}
 WINDOW=${WINDOW:-256}
 CHATS=${CHATS:-64}
-LARKGW_CORE=${LARKGW_CORE:-0}
 EMU_CORE=${EMU_CORE:-1}
 APP_ID=cli_e3a1a70000000001
 APP_SECRET=emulator-secret
-TOKEN=bench-token-81f0
 
-. "$(dirname "$0")/lib.sh"
 bench_need taskset curl python3
 bench_workdir bench-ws
 # user + system clock ticks of a process so far
