@@ -30,7 +30,7 @@
 #define OUTPUT_MAX (1 << 20)    /* answers queued before the peer must read some */
 #define LINGER_MS 2000          /* after the last answer: the peer's leftovers are discarded */
 #define LINGER_MAX (1 << 20)
-#define READ_MIN 16384          /* free input space asked for before each recv */
+#define READ_MIN 4096           /* free input space asked for before each recv */
 #define SPARE_MAX_CAP 65536     /* larger buffers go back to malloc, not to the pool */
 
 static void conn_process(struct http_conn *c);
