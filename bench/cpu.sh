@@ -38,17 +38,7 @@ echo "bench: generating $EVENTS signed, encrypted events..." >&2
 
 mkdir -p "$WORK/scripts"
 cp "$SRC/bench/handler.lua" "$WORK/scripts/"
-cat > "$WORK/bench.conf.lua" <<EOF
-mode = "webhook"
-encrypt_key = "$KEY"
-verification_token = "$TOKEN"
-scripts = "$WORK/scripts"
-lua_path = "$SRC/lua"
-state_dir = "$WORK"
-webhook = { listen = "127.0.0.1:$PORT", path = "$WEBHOOK_PATH" }
-admin = { listen = "127.0.0.1:0" }
-log = { level = "warn" }
-EOF
+bench_webhook_conf
 
 # measure NAME COMMAND...: starts the server (pinned), replays the requests with wrk,
 # stops it; prints one result line
@@ -57,11 +47,7 @@ measure() {
     shift
     taskset -c "$LARKGW_CORE" "$@" > "$WORK/$name.log" 2>&1 &
     PID=$!
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-        kill -0 "$PID" 2>/dev/null || { cat "$WORK/$name.log" >&2; exit 1; }
-        sleep 0.1
-    done
+    bench_wait_port "$PORT" "$PID" "$WORK/$name.log"
     echo "bench: $name: wrk -c$CONNECTIONS -d${DURATION}s on core $WRK_CORE, server on core" \
          "$LARKGW_CORE" >&2
     local c0 c1 line

@@ -31,32 +31,17 @@ cp "$SRC/bench/handler.lua" "$WORK/scripts/"
 taskset -c "$WRK_CORE" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
     --appendonly no --dir "$WORK" > "$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break; sleep 0.1; done
+bench_wait_port "$REDIS_PORT"
 
 # run NAME EXTRA_CONFIG: one larkgw, one wrk run; prints a result line
 run() {
     local name=$1 extra=$2
     echo "bench: $name: generating $EVENTS events..." >&2
     "$WORK/gen" "$EVENTS" "$KEY" "$TOKEN" "127.0.0.1:$PORT" "$WEBHOOK_PATH" "$WORK/requests.bin"
-    cat > "$WORK/bench.conf.lua" <<EOF
-mode = "webhook"
-encrypt_key = "$KEY"
-verification_token = "$TOKEN"
-scripts = "$WORK/scripts"
-lua_path = "$SRC/lua"
-state_dir = "$WORK"
-webhook = { listen = "127.0.0.1:$PORT", path = "$WEBHOOK_PATH" }
-admin = { listen = "127.0.0.1:0" }
-log = { level = "warn" }
-$extra
-EOF
+    bench_webhook_conf "$extra"
     taskset -c "$LARKGW_CORE" "$BIN" run --config "$WORK/bench.conf.lua" > "$WORK/larkgw.log" 2>&1 &
     PID=$!
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-        kill -0 "$PID" 2>/dev/null || { cat "$WORK/larkgw.log" >&2; exit 1; }
-        sleep 0.1
-    done
+    bench_wait_port "$PORT" "$PID" "$WORK/larkgw.log"
     sleep 0.5    # the Redis connection is up
     local c0 r0 c1 r1
     c0=$(cpu_ticks "$PID")

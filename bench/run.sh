@@ -35,35 +35,17 @@ echo)
     taskset -c "${EMU_CORE:-$WRK_CORE}" "$BIN" emulator --listen "127.0.0.1:$EMU_PORT" --log-level warn \
         > "$WORK/emulator.log" 2>&1 &
     EMU_PID=$!
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$EMU_PORT") 2>/dev/null && break
-        sleep 0.1
-    done
+    bench_wait_port "$EMU_PORT" "$EMU_PID" "$WORK/emulator.log"
     OPENAPI="domain = \"http://127.0.0.1:$EMU_PORT\" app_id = \"cli_e3a1a70000000001\" app_secret = \"emulator-secret\""
     ;;
 log) cp "$SRC/bench/handler.lua" "$WORK/scripts/" ;;
 *) echo "bench: SCENARIO is echo or log" >&2; exit 1 ;;
 esac
-cat > "$WORK/bench.conf.lua" <<EOF
-$OPENAPI
-mode = "webhook"
-encrypt_key = "$KEY"
-verification_token = "$TOKEN"
-scripts = "$WORK/scripts"
-lua_path = "$SRC/lua"
-state_dir = "$WORK"
-webhook = { listen = "127.0.0.1:$PORT", path = "$WEBHOOK_PATH" }
-admin = { listen = "127.0.0.1:0" }
-log = { level = "warn" }
-EOF
+bench_webhook_conf "$OPENAPI"
 
 taskset -c "$LARKGW_CORE" "$BIN" run --config "$WORK/bench.conf.lua" > "$WORK/larkgw.log" 2>&1 &
 PID=$!
-for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
-    kill -0 "$PID" 2>/dev/null || { cat "$WORK/larkgw.log" >&2; exit 1; }
-    sleep 0.1
-done
+bench_wait_port "$PORT" "$PID" "$WORK/larkgw.log"
 
 echo "bench: wrk -c$CONNECTIONS -d${DURATION}s on core $WRK_CORE, larkgw on core $LARKGW_CORE" >&2
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -28,10 +28,7 @@ taskset -c "$EMU_CORE" "$BIN" emulator --listen "$EMU" --verification-token "$TO
     --app-id "$APP_ID" --app-secret emulator-secret \
     --log-level warn > "$WORK/emulator.log" 2>&1 &
 EMU_PID=$!
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$EMU_PORT") 2>/dev/null && break
-    sleep 0.1
-done
+bench_wait_port "$EMU_PORT" "$EMU_PID" "$WORK/emulator.log"
 mkdir -p "$WORK/scripts"
 cp "$SRC/scripts/examples/assistant.lua" "$WORK/scripts/"
 cat > "$WORK/bench.conf.lua" <<EOF

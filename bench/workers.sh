@@ -73,19 +73,10 @@ run_one() {
             --appendonly no > "$WORK/redis.log" 2>&1 &
         REDIS_PID=$!
     fi
-    cat > "$WORK/bench.conf.lua" <<EOF
-mode = "webhook"
-encrypt_key = "$KEY"
-verification_token = "$TOKEN"
-scripts = "$WORK/scripts"
-lua_path = "$SRC/lua"
-state_dir = "$WORK"
-webhook = { listen = "127.0.0.1:$PORT", path = "$WEBHOOK_PATH", max_connections_per_ip = 4096 }
-admin = { listen = "127.0.0.1:$ADMIN" }
-log = { level = "warn" }
-workers = $workers
-redis = { url = "redis://127.0.0.1:$REDIS_PORT/0" }
-EOF
+    bench_webhook_conf \
+        "webhook = { listen = \"127.0.0.1:$PORT\", path = \"$WEBHOOK_PATH\", max_connections_per_ip = 4096 }" \
+        "admin = { listen = \"127.0.0.1:$ADMIN\" }" "workers = $workers" \
+        "redis = { url = \"redis://127.0.0.1:$REDIS_PORT/0\" }"
     taskset -c 0 "$BIN" run --config "$WORK/bench.conf.lua" > "$WORK/larkgw.log" 2>&1 &
     PID=$!
     local pids=("$PID") ready=

@@ -39,11 +39,7 @@ EMU_PORT=$(free_port)
 taskset -c "$EMU_CORE" "$BIN" emulator --listen "127.0.0.1:$EMU_PORT" --log-level warn \
     --verification-token "$TOKEN" > "$WORK/emulator.log" 2>&1 &
 EMU_PID=$!
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$EMU_PORT") 2>/dev/null && break
-    kill -0 "$EMU_PID" 2>/dev/null || { cat "$WORK/emulator.log" >&2; exit 1; }
-    sleep 0.1
-done
+bench_wait_port "$EMU_PORT" "$EMU_PID" "$WORK/emulator.log"
 
 mkdir -p "$WORK/scripts"
 cp "$SRC/bench/handler.lua" "$WORK/scripts/"

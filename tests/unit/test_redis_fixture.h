@@ -1,6 +1,7 @@
 /* A private redis-server for the C tests of the Redis backends: loopback, a free port,
  * no persistence, in a temp dir; started and stopped by the test. When redis-server is
- * not installed, redis_fixture_start returns -1 and the test says it skipped. */
+ * missing or does not start, redis_fixture_start returns -1 and the test fails: make
+ * test installs it (make deps), so that is a broken box, never a skip. */
 #ifndef LARKGW_TEST_REDIS_FIXTURE_H
 #define LARKGW_TEST_REDIS_FIXTURE_H
 

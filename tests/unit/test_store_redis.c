@@ -43,8 +43,7 @@ static int set(const char *key, struct store_value v, double ttl) {
 static void test_values_keep_their_types(void) {
     struct redis_fixture fx = { 0 };
     if (redis_fixture_start(&fx)) {
-        fprintf(stderr, "redis-server not installed, skipped\n");
-        CHECK(1);
+        CHECK(!"redis-server did not start (make deps installs it)");
         return;
     }
     base = event_base_new();
